@@ -1,0 +1,385 @@
+//! The evaluator's answer: its JSON schema and the parser that turns untrusted LLM output into
+//! a [`Decision`] (personas.md §2 step 2).
+
+use foil_types::persona::{DecisionType, Machine};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::session::{candidates, has_follow_up, Decision};
+use crate::text::{first_json_object, preview};
+
+/// The answer the evaluator must give, as JSON:
+/// `{"decision": "pass", "transition_index": 0, "reason": "short"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvalAnswer {
+    /// `pass`, `redirect`, `reject`, `kick_out` or `follow_up`.
+    pub decision: String,
+    /// The candidate transition chosen, or `null`.
+    pub transition_index: Option<i64>,
+    /// A short justification, for logs.
+    pub reason: Option<String>,
+}
+
+const DECISIONS: [&str; 5] = ["pass", "redirect", "reject", "kick_out", "follow_up"];
+
+/// The JSON schema of [`EvalAnswer`]: every key required, no others. It is accepted as-is as
+/// an OpenAI strict `json_schema` response format and as an Anthropic tool `input_schema`.
+pub fn eval_json_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "decision": {
+                "type": "string",
+                "enum": DECISIONS,
+                "description": "What the player's message does in the current state."
+            },
+            "transition_index": {
+                "type": ["integer", "null"],
+                "description": "The number of the chosen candidate transition; null for follow_up, or for redirect when no redirect candidate fits."
+            },
+            "reason": {
+                "type": "string",
+                "description": "One short sentence explaining the decision."
+            }
+        },
+        "required": ["decision", "transition_index", "reason"],
+        "additionalProperties": false
+    })
+}
+
+impl EvalAnswer {
+    /// Reads the answer out of an LLM reply. Tolerates ```json fences and prose around the
+    /// object, decision names in other cases or with `-`/space for `_`, a missing `reason` or
+    /// `transition_index` (read as null) and integral floats such as `1.0`. The error says what
+    /// was wrong, to feed back to the model.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let Some(map) = first_json_object(text) else {
+            return Err(format!(
+                "the answer is not a JSON object (got {:?}); answer with only the JSON object {{\"decision\": ..., \"transition_index\": ..., \"reason\": ...}}",
+                preview(text)
+            ));
+        };
+        let decision = match map.get("decision") {
+            Some(Value::String(s)) => s.trim().to_lowercase().replace(['-', ' '], "_"),
+            Some(other) => {
+                return Err(format!(
+                    "\"decision\" must be a string, got {}",
+                    preview(&other.to_string())
+                ))
+            }
+            None => return Err("the answer has no \"decision\" key".into()),
+        };
+        let transition_index = match map.get("transition_index") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Some(i),
+                (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => Some(f as i64),
+                _ => return Err(format!("\"transition_index\" must be an integer, got {n}")),
+            },
+            Some(other) => {
+                return Err(format!(
+                    "\"transition_index\" must be an integer or null, got {}",
+                    preview(&other.to_string())
+                ))
+            }
+        };
+        let reason = map
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Ok(EvalAnswer {
+            decision,
+            transition_index,
+            reason,
+        })
+    }
+
+    /// Checks the answer against the current state and turns it into a [`Decision`]:
+    /// `transition_index` must name a candidate whose `decision_type` equals `decision`; it is
+    /// null for `follow_up` (only allowed when the state has a follow-up condition) and may be
+    /// null for `redirect` (no redirect transition's score applies then).
+    pub fn to_decision(&self, machine: &Machine, state_key: &str) -> Result<Decision, String> {
+        let state = machine
+            .state(state_key)
+            .ok_or_else(|| format!("the current state {state_key:?} does not exist"))?;
+        let kind = match self.decision.as_str() {
+            "pass" => DecisionType::Pass,
+            "redirect" => DecisionType::Redirect,
+            "reject" => DecisionType::Reject,
+            "kick_out" => DecisionType::KickOut,
+            "follow_up" => {
+                if !has_follow_up(state) {
+                    return Err("\"follow_up\" is not allowed in this state (it has no follow-up condition); choose a candidate transition or redirect".into());
+                }
+                if let Some(i) = self.transition_index {
+                    return Err(format!(
+                        "\"transition_index\" must be null for follow_up, got {i}"
+                    ));
+                }
+                return Ok(Decision::FollowUp);
+            }
+            other => {
+                return Err(format!(
+                    "\"decision\" must be one of {}, got {:?}",
+                    DECISIONS.join(", "),
+                    preview(other)
+                ))
+            }
+        };
+        let cands = candidates(machine, state_key);
+        let valid: Vec<String> = cands
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.decision_type == kind)
+            .map(|(i, _)| i.to_string())
+            .collect();
+        let valid_hint = if valid.is_empty() {
+            format!("this state has no {} candidate", kind.as_str())
+        } else {
+            format!("the {} candidates are: {}", kind.as_str(), valid.join(", "))
+        };
+        let Some(index) = self.transition_index else {
+            if kind == DecisionType::Redirect {
+                return Ok(Decision::Redirect { index: None });
+            }
+            return Err(format!(
+                "\"transition_index\" is required for {}; {valid_hint}",
+                kind.as_str()
+            ));
+        };
+        let t = usize::try_from(index)
+            .ok()
+            .and_then(|i| cands.get(i))
+            .ok_or_else(|| {
+                format!(
+                    "\"transition_index\" {index} does not name a candidate (there are {}); {valid_hint}",
+                    cands.len()
+                )
+            })?;
+        if t.decision_type != kind {
+            return Err(format!(
+                "candidate {index} is a {} transition, but the decision is {}; {valid_hint}",
+                t.decision_type.as_str(),
+                kind.as_str()
+            ));
+        }
+        // In range: checked by `cands.get` above.
+        Ok(Decision::for_transition(kind, index as usize))
+    }
+}
+
+/// Parses and checks an evaluator answer in one go (see [`EvalAnswer::parse`] and
+/// [`EvalAnswer::to_decision`]). On error, the message explains what was wrong; the server
+/// sends it back to the model on its one retry.
+pub fn parse_eval_answer(
+    machine: &Machine,
+    state_key: &str,
+    text: &str,
+) -> Result<Decision, String> {
+    EvalAnswer::parse(text)?.to_decision(machine, state_key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::*;
+
+    // S0 candidates: 0 pass, 1 reject, 2 redirect, 3 redirect, 4 kick_out; follow-up allowed.
+    fn parse(text: &str) -> Result<Decision, String> {
+        parse_eval_answer(&scoring_machine(), "S0", text)
+    }
+
+    #[test]
+    fn good_answers() {
+        assert_eq!(
+            parse(r#"{"decision":"pass","transition_index":0,"reason":"polite"}"#),
+            Ok(Decision::Pass { index: 0 })
+        );
+        assert_eq!(
+            parse(r#"{"decision":"reject","transition_index":1,"reason":"rude"}"#),
+            Ok(Decision::Reject { index: 1 })
+        );
+        assert_eq!(
+            parse(r#"{"decision":"redirect","transition_index":3,"reason":""}"#),
+            Ok(Decision::Redirect { index: Some(3) })
+        );
+        assert_eq!(
+            parse(r#"{"decision":"kick_out","transition_index":4,"reason":"cup"}"#),
+            Ok(Decision::KickOut { index: 4 })
+        );
+        assert_eq!(
+            parse(r#"{"decision":"follow_up","transition_index":null,"reason":"?"}"#),
+            Ok(Decision::FollowUp)
+        );
+    }
+
+    #[test]
+    fn redirect_may_pick_none() {
+        assert_eq!(
+            parse(r#"{"decision":"redirect","transition_index":null,"reason":"off topic"}"#),
+            Ok(Decision::Redirect { index: None })
+        );
+        // A state without redirect transitions: null is the only choice.
+        assert_eq!(
+            parse_eval_answer(
+                &scoring_machine(),
+                "S1",
+                r#"{"decision":"redirect","transition_index":null,"reason":""}"#
+            ),
+            Ok(Decision::Redirect { index: None })
+        );
+    }
+
+    #[test]
+    fn fenced_and_chatty_answers() {
+        assert_eq!(
+            parse("```json\n{\"decision\": \"pass\", \"transition_index\": 0, \"reason\": \"ok\"}\n```"),
+            Ok(Decision::Pass { index: 0 })
+        );
+        assert_eq!(
+            parse("Here is my decision:\n{\"decision\": \"Kick-Out\", \"transition_index\": 4.0}\nHope that helps! {\"not\": \"this\"}"),
+            Ok(Decision::KickOut { index: 4 })
+        );
+        assert_eq!(
+            parse(r#"{"decision":" FOLLOW UP ","reason":"unclear"}"#),
+            Ok(Decision::FollowUp)
+        );
+    }
+
+    fn assert_err(text: &str, needles: &[&str]) {
+        let err = parse(text).unwrap_err();
+        for n in needles {
+            assert!(err.contains(n), "error {err:?} should mention {n:?}");
+        }
+    }
+
+    #[test]
+    fn wrong_index() {
+        assert_err(
+            r#"{"decision":"pass","transition_index":7,"reason":""}"#,
+            &[
+                "7 does not name a candidate",
+                "there are 5",
+                "pass candidates are: 0",
+            ],
+        );
+        assert_err(
+            r#"{"decision":"pass","transition_index":-1,"reason":""}"#,
+            &["-1 does not name a candidate"],
+        );
+        assert_err(
+            r#"{"decision":"pass","transition_index":null,"reason":""}"#,
+            &["required for pass", "pass candidates are: 0"],
+        );
+        assert_err(
+            r#"{"decision":"pass","transition_index":0.5,"reason":""}"#,
+            &["must be an integer"],
+        );
+        assert_err(
+            r#"{"decision":"pass","transition_index":"0","reason":""}"#,
+            &["must be an integer or null"],
+        );
+    }
+
+    #[test]
+    fn mismatched_type() {
+        assert_err(
+            r#"{"decision":"pass","transition_index":2,"reason":""}"#,
+            &["candidate 2 is a redirect transition", "decision is pass"],
+        );
+        assert_err(
+            r#"{"decision":"redirect","transition_index":0,"reason":""}"#,
+            &[
+                "candidate 0 is a pass transition",
+                "redirect candidates are: 2, 3",
+            ],
+        );
+        let err = parse_eval_answer(
+            &scoring_machine(),
+            "S1",
+            r#"{"decision":"kick_out","transition_index":0,"reason":""}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("this state has no kick_out candidate"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn follow_up_rules() {
+        assert_err(
+            r#"{"decision":"follow_up","transition_index":0,"reason":""}"#,
+            &["must be null for follow_up"],
+        );
+        let err = parse_eval_answer(
+            &scoring_machine(),
+            "S1",
+            r#"{"decision":"follow_up","transition_index":null,"reason":""}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("not allowed in this state"), "{err}");
+    }
+
+    #[test]
+    fn garbage() {
+        assert_err("I think the player passes.", &["not a JSON object"]);
+        assert_err("", &["not a JSON object"]);
+        assert_err("[\"pass\", 0]", &["not a JSON object"]);
+        assert_err(r#"{"transition_index":0}"#, &["no \"decision\""]);
+        assert_err(r#"{"decision":3}"#, &["must be a string"]);
+        assert_err(
+            r#"{"decision":"approve","transition_index":0}"#,
+            &[
+                "must be one of pass, redirect, reject, kick_out, follow_up",
+                "approve",
+            ],
+        );
+        let err = parse_eval_answer(
+            &scoring_machine(),
+            "NOPE",
+            r#"{"decision":"redirect","transition_index":null}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn answer_keeps_the_reason() {
+        let a = EvalAnswer::parse(r#"{"decision":"pass","transition_index":0,"reason":"polite"}"#)
+            .unwrap();
+        assert_eq!(a.reason.as_deref(), Some("polite"));
+        assert_eq!(a.transition_index, Some(0));
+    }
+
+    #[test]
+    fn schema_is_strict() {
+        let s = eval_json_schema();
+        assert_eq!(s["additionalProperties"], json!(false));
+        assert_eq!(
+            s["required"],
+            json!(["decision", "transition_index", "reason"])
+        );
+        assert_eq!(
+            s["properties"]["decision"]["enum"],
+            json!(["pass", "redirect", "reject", "kick_out", "follow_up"])
+        );
+        assert_eq!(
+            s["properties"]["transition_index"]["type"],
+            json!(["integer", "null"])
+        );
+        // Every property is required, as OpenAI strict mode demands.
+        let props = s["properties"].as_object().unwrap();
+        assert_eq!(props.len(), s["required"].as_array().unwrap().len());
+        // An answer the schema describes parses back.
+        let answer = EvalAnswer {
+            decision: "pass".into(),
+            transition_index: Some(0),
+            reason: Some("ok".into()),
+        };
+        assert_eq!(
+            parse(&serde_json::to_string(&answer).unwrap()),
+            Ok(Decision::Pass { index: 0 })
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! Streaming responses: SSE parsing, idle timeouts, size limits and end-of-stream checks.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use eventsource_stream::{EventStream, EventStreamError, Eventsource};
+use futures_util::{FutureExt, Stream, StreamExt};
+
+use crate::error::LlmError;
+use crate::metrics::CallMetrics;
+
+/// What one SSE event meant.
+pub(crate) enum Decoded {
+    /// A piece of the answer.
+    Text(String),
+    /// Nothing for the caller (pings, metadata, block boundaries).
+    Nothing,
+    /// The protocol's end marker (`[DONE]`, `message_stop`).
+    End,
+}
+
+/// A protocol's interpretation of SSE events.
+pub(crate) trait EventDecoder: Send + 'static {
+    /// Interprets one event (`event` is the SSE event name, `message` when absent).
+    fn decode(&mut self, provider: &str, event: &str, data: &str) -> Result<Decoded, LlmError>;
+    /// Whether the body may end now without the stream counting as truncated.
+    fn ended_properly(&self) -> bool;
+}
+
+type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, LlmError>> + Send>>;
+
+/// A streamed answer: text deltas in the order the provider produced them, each yielded as
+/// soon as its event arrives. It ends after the protocol's end marker; a body that stops
+/// before it yields an [`LlmError::Upstream`] (truncated). After an error it yields nothing
+/// more. Dropping it closes the HTTP connection, which cancels the request at the provider.
+pub struct LlmStream {
+    inner: Pin<Box<dyn Stream<Item = Result<String, LlmError>> + Send>>,
+}
+
+impl fmt::Debug for LlmStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LlmStream")
+    }
+}
+
+impl Stream for LlmStream {
+    type Item = Result<String, LlmError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl LlmStream {
+    /// Reads the whole stream and returns the concatenated text (or the first error).
+    pub async fn collect_text(mut self) -> Result<String, LlmError> {
+        let mut text = String::new();
+        while let Some(piece) = self.next().await {
+            text.push_str(&piece?);
+        }
+        Ok(text)
+    }
+}
+
+/// The response body as bytes, failing with `Timeout` when nothing arrives for `idle` and with
+/// `TooLarge` past `limit` bytes in total.
+fn guarded_bytes(
+    response: reqwest::Response,
+    provider: String,
+    idle: Duration,
+    limit: usize,
+) -> ByteStream {
+    let state = (response.bytes_stream().boxed(), 0usize, false);
+    let stream = futures_util::stream::unfold(state, move |(mut body, mut total, failed)| {
+        let provider = provider.clone();
+        async move {
+            if failed {
+                return None;
+            }
+            let item = match tokio::time::timeout(idle, body.next()).await {
+                Err(_) => Err(LlmError::Timeout { provider }),
+                Ok(None) => return None,
+                Ok(Some(Err(e))) => Err(crate::client::transport_error(&provider, &e)),
+                Ok(Some(Ok(chunk))) => {
+                    total += chunk.len();
+                    if total > limit {
+                        Err(LlmError::TooLarge { provider, limit })
+                    } else {
+                        Ok(chunk)
+                    }
+                }
+            };
+            let failed = item.is_err();
+            Some((item, (body, total, failed)))
+        }
+    });
+    Box::pin(stream)
+}
+
+struct State {
+    events: Option<EventStream<ByteStream>>,
+    decoder: Box<dyn EventDecoder>,
+    provider: String,
+    metrics: CallMetrics,
+}
+
+/// Reads what is left of a finished stream so the connection can go back to the pool: at once
+/// when the rest is already buffered (the usual case), otherwise in a short background task.
+fn drain(mut events: EventStream<ByteStream>) {
+    loop {
+        match events.next().now_or_never() {
+            Some(Some(_)) => continue,
+            Some(None) => return,
+            None => break,
+        }
+    }
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let rest = async { while events.next().await.is_some() {} };
+            let _ = tokio::time::timeout(Duration::from_secs(2), rest).await;
+        });
+    }
+}
+
+/// Wraps a successful (2xx) streaming response.
+pub(crate) fn from_response(
+    response: reqwest::Response,
+    decoder: Box<dyn EventDecoder>,
+    provider: String,
+    idle: Duration,
+    limit: usize,
+    metrics: CallMetrics,
+) -> LlmStream {
+    let events = guarded_bytes(response, provider.clone(), idle, limit).eventsource();
+    let state = State {
+        events: Some(events),
+        decoder,
+        provider,
+        metrics,
+    };
+    let stream = futures_util::stream::unfold(state, |mut st| async move {
+        loop {
+            let item = st.events.as_mut()?.next().await;
+            let error = match item {
+                Some(Ok(event)) => match st.decoder.decode(&st.provider, &event.event, &event.data)
+                {
+                    Ok(Decoded::Text(text)) => return Some((Ok(text), st)),
+                    Ok(Decoded::Nothing) => continue,
+                    Ok(Decoded::End) => {
+                        if let Some(events) = st.events.take() {
+                            drain(events);
+                        }
+                        st.metrics.finish(None);
+                        return None;
+                    }
+                    Err(error) => error,
+                },
+                Some(Err(EventStreamError::Transport(error))) => error,
+                Some(Err(_)) => {
+                    LlmError::upstream(&st.provider, "the stream is not valid server-sent events")
+                }
+                None if st.decoder.ended_properly() => {
+                    st.metrics.finish(None);
+                    return None;
+                }
+                None => LlmError::upstream(
+                    &st.provider,
+                    "the stream ended before its end marker (truncated)",
+                ),
+            };
+            // Nothing more after an error; dropping the body closes the connection.
+            st.events = None;
+            st.metrics.finish(Some(&error));
+            return Some((Err(error), st));
+        }
+    });
+    LlmStream {
+        inner: Box::pin(stream),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response whose body arrives in pieces of `every` bytes.
+    fn response(body: &str, every: usize) -> reqwest::Response {
+        let pieces: Vec<Result<Bytes, std::io::Error>> = body
+            .as_bytes()
+            .chunks(every)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let body = reqwest::Body::wrap_stream(futures_util::stream::iter(pieces));
+        reqwest::Response::from(http::Response::new(body))
+    }
+
+    async fn decode(
+        body: &str,
+        every: usize,
+        decoder: Box<dyn EventDecoder>,
+    ) -> Result<Vec<String>, LlmError> {
+        let stream = from_response(
+            response(body, every),
+            decoder,
+            "test".into(),
+            Duration::from_secs(5),
+            1 << 20,
+            CallMetrics::start("test", "test"),
+        );
+        stream.collect::<Vec<_>>().await.into_iter().collect()
+    }
+
+    #[tokio::test]
+    async fn anthropic_events_split_anywhere_with_crlf_and_comments() {
+        let body = concat!(
+            ": keep-alive comment\r\n\r\n",
+            "event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{}}\r\n\r\n",
+            "event: content_block_start\r\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\r\n\r\n",
+            "event: ping\r\ndata: {\"type\": \"ping\"}\r\n\r\n",
+            "event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Héllo\"}}\r\n\r\n",
+            "event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}\r\n\r\n",
+            "event: some_future_event\r\ndata: {\"type\":\"some_future_event\"}\r\n\r\n",
+            "event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" wörld\"}}\r\n\r\n",
+            "event: message_stop\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n",
+        );
+        for every in [1, 2, 3, 7, 64, body.len()] {
+            let pieces = decode(body, every, Box::new(crate::anthropic::Decoder::new(false)))
+                .await
+                .unwrap();
+            assert_eq!(pieces, ["Héllo", " wörld"], "split every {every} bytes");
+        }
+    }
+
+    #[tokio::test]
+    async fn openai_without_done_is_complete_only_after_a_finish_reason() {
+        let delta = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n";
+        let finish =
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+        let with_finish = format!("{delta}{finish}");
+        let pieces = decode(&with_finish, 5, Box::<crate::openai::Decoder>::default())
+            .await
+            .unwrap();
+        assert_eq!(pieces, ["Hi"]);
+        let error = decode(delta, 5, Box::<crate::openai::Decoder>::default())
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("truncated"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn events_after_the_end_marker_are_ignored() {
+        let body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n";
+        let pieces = decode(body, 4, Box::<crate::openai::Decoder>::default())
+            .await
+            .unwrap();
+        assert_eq!(pieces, ["a"]);
+    }
+}

@@ -1,0 +1,276 @@
+//! The application context shared by every handler, and the router that puts the feature
+//! routers, rate limits and cross-cutting layers together.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use dashmap::DashMap;
+use foil_llm::{ClientOptions, LlmClient, ProviderConfig, Providers, Secret};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use uuid::Uuid;
+
+use crate::auth::api_key::KeyHasher;
+use crate::auth::extract::sdk_auth;
+use crate::auth::jwt::{JwtConfig, JwtVerifier};
+use crate::config::Config;
+use crate::db::users::User;
+use crate::db::{self, Db};
+use crate::error::ApiError;
+use crate::extract::BodyLimit;
+use crate::rate_limit::{client_ip, spawn_pruning, Category, RateLimiter};
+use crate::routes;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct ApiContext {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub jwt: Arc<JwtVerifier>,
+    pub limiter: Arc<RateLimiter>,
+    pub key_hasher: KeyHasher,
+    pub http: reqwest::Client,
+    /// LLM providers from configuration (base URLs and operator keys).
+    pub providers: Arc<Providers>,
+    /// The pooled LLM client.
+    pub llm: LlmClient,
+    pub metrics: PrometheusHandle,
+    /// Users already recorded, with their anonymous flag, so a JWT request writes to the
+    /// database only on first sight or when the flag changes.
+    seen_users: Arc<DashMap<Uuid, bool>>,
+}
+
+/// Bound on [`ApiContext::seen_users`]; past it the cache starts over.
+const SEEN_USERS_CAPACITY: usize = 100_000;
+
+impl ApiContext {
+    /// Builds the context over an open, migrated database. `config.jwt_secret` must already be
+    /// resolved (see [`crate::server::resolve_jwt_secret`]).
+    pub async fn new(config: Config, db: Db) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let jwt = JwtVerifier::new(
+            JwtConfig {
+                secret: config.jwt_secret.clone(),
+                jwks_url: config.jwks_url.clone(),
+                audience: config.jwt_audience.clone(),
+                issuer: config.jwt_issuer.clone(),
+                token_ttl_secs: config.jwt_ttl_secs,
+                ..JwtConfig::default()
+            },
+            http.clone(),
+        )?;
+        let limiter = Arc::new(RateLimiter::new(&config.rate_limit).await);
+        spawn_pruning(&limiter);
+        let providers = providers_from_config(&config)?;
+        let llm = LlmClient::new(ClientOptions::default())?;
+        Ok(ApiContext {
+            key_hasher: KeyHasher::new(config.api_key_pepper.as_deref()),
+            config: Arc::new(config),
+            db,
+            jwt: Arc::new(jwt),
+            limiter,
+            http,
+            providers: Arc::new(providers),
+            llm,
+            metrics: metrics_handle(),
+            seen_users: Arc::new(DashMap::new()),
+        })
+    }
+
+    /// Records a user seen in a valid token (first sight creates the row).
+    pub async fn remember_user(&self, user: &User) -> Result<(), ApiError> {
+        if self.seen_users.get(&user.id).as_deref() == Some(&user.is_anonymous) {
+            return Ok(());
+        }
+        db::users::upsert_seen(&self.db, user).await?;
+        if self.seen_users.len() >= SEEN_USERS_CAPACITY {
+            self.seen_users.clear();
+        }
+        self.seen_users.insert(user.id, user.is_anonymous);
+        Ok(())
+    }
+}
+
+/// The provider registry: built-in defaults, overridden and extended by `[providers.NAME]`.
+fn providers_from_config(config: &Config) -> anyhow::Result<Providers> {
+    let mut providers = Providers::with_defaults();
+    for (name, settings) in &config.providers {
+        if providers.get(name).is_none() {
+            let kind = settings.kind.as_deref().unwrap_or("openai");
+            let base_url = settings.base_url.as_deref().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "custom provider `{name}` needs a base_url (FOIL_PROVIDER_{}_BASE_URL)",
+                    name.to_uppercase()
+                )
+            })?;
+            let provider = match kind {
+                "openai" => ProviderConfig::openai_compatible(name.clone(), base_url),
+                "anthropic" => ProviderConfig::anthropic(name.clone(), base_url),
+                other => {
+                    anyhow::bail!("provider `{name}`: unknown kind `{other}` (openai or anthropic)")
+                }
+            };
+            providers.insert(provider)?;
+        } else if let Some(base_url) = &settings.base_url {
+            providers.set_base_url(name, base_url)?;
+        }
+        if let Some(key) = &settings.api_key {
+            providers.set_api_key(name, Secret::new(key.clone()))?;
+        }
+    }
+    Ok(providers)
+}
+
+/// The process-wide Prometheus recorder (a recorder can be installed only once per process).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    10.0, 30.0, 60.0,
+                ])
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may exist in an embedding program; ours then just renders empty.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The caller's IP: the socket peer, or `X-Forwarded-For` when the peer is a trusted proxy.
+pub fn client_ip_of(ctx: &ApiContext, request: &Request) -> IpAddr {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr)
+        .unwrap_or_else(|| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
+    client_ip(peer, request.headers(), ctx.limiter.trusted_proxies())
+}
+
+/// Per-IP rate limit for a group of routes.
+async fn ip_rate_limit(
+    State((ctx, category)): State<(ApiContext, Category)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let ip = client_ip_of(&ctx, &request);
+    match ctx.limiter.check(category, &ip.to_string()).await {
+        Ok(()) => next.run(request).await,
+        Err(limited) => limited.into_response(),
+    }
+}
+
+/// Request count and latency by route and status.
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("route", route), ("method", method), ("status", status)];
+    metrics::counter!("foil_http_requests_total", &labels).increment(1);
+    metrics::histogram!("foil_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The full application: API routes, their rate limits, and the cross-cutting layers.
+pub fn router(ctx: ApiContext) -> Router {
+    let (api, openapi) = api_router(ctx.clone()).split_for_parts();
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let limit = ctx.config.max_body_bytes;
+    api.merge(routes::ops::docs_router(openapi))
+        .fallback(|| async { ApiError::not_found("not_found", "No such route") })
+        .layer(middleware::from_fn(record_metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(axum::Extension(BodyLimit(limit)))
+        .layer(cors_layer(&ctx.config))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // Only the method, matched route and request id: URIs and headers may carry
+                // keys, so they are never logged.
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(|p| p.as_str())
+                    .unwrap_or("unmatched");
+                let request_id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), route, request_id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// Every documented route with its rate-limit layer; also the source of `/openapi.json`.
+pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
+    let per_ip = |category| middleware::from_fn_with_state((ctx.clone(), category), ip_rate_limit);
+    let per_key = |category| middleware::from_fn_with_state((ctx.clone(), category), sdk_auth);
+
+    let general = OpenApiRouter::new()
+        .merge(routes::auth::router())
+        .merge(routes::api_keys::router())
+        .merge(routes::personas::router())
+        .merge(routes::web_chat::general_router())
+        .layer(per_ip(Category::General));
+    let web_chat = routes::web_chat::chat_router().layer(per_ip(Category::Chat));
+    let sdk_general = OpenApiRouter::new()
+        .merge(routes::sdk::general_router())
+        .merge(routes::sdk_chat::general_router())
+        .layer(per_key(Category::SdkGeneral));
+    let sdk_chat = routes::sdk_chat::chat_router().layer(per_key(Category::SdkChat));
+
+    OpenApiRouter::with_openapi(routes::openapi_base())
+        .merge(general)
+        .merge(web_chat)
+        .merge(sdk_general)
+        .merge(sdk_chat)
+        .merge(routes::ops::router())
+        .with_state(ctx)
+}
+
+fn cors_layer(config: &Config) -> CorsLayer {
+    if config.cors_origins.is_empty() {
+        return CorsLayer::new();
+    }
+    let origins = if config.cors_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            config
+                .cors_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers(tower_http::cors::Any)
+        .expose_headers([HeaderName::from_static("retry-after")])
+}

@@ -1,0 +1,157 @@
+//! Which model and key each pipeline step uses (api.md §2.3), and how provider errors become
+//! API errors.
+//!
+//! Per step: model = step header ?? `X-LLM-Model` ?? the server's default model;
+//! key = step key header ?? `X-LLM-API-Key` ?? the operator's key for that provider (if any).
+//! Keys from headers live only in this request's memory: never stored, logged or echoed.
+
+use axum::http::{HeaderMap, StatusCode};
+use foil_llm::{LlmError, Providers, Route, Secret};
+
+use crate::error::ApiError;
+use crate::rate_limit::RateLimited;
+
+/// A pipeline step that calls an LLM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Eval,
+    Response,
+    Summarization,
+}
+
+impl Step {
+    /// The label used in metrics and in `ChatRequest::with_step`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Eval => "eval",
+            Step::Response => "response",
+            Step::Summarization => "summarization",
+        }
+    }
+
+    fn model_header(self) -> &'static str {
+        match self {
+            Step::Eval => "x-llm-eval-model",
+            Step::Response => "x-llm-response-model",
+            Step::Summarization => "x-llm-summarization-model",
+        }
+    }
+
+    fn key_header(self) -> &'static str {
+        match self {
+            Step::Eval => "x-llm-eval-api-key",
+            Step::Response => "x-llm-response-api-key",
+            Step::Summarization => "x-llm-summarization-api-key",
+        }
+    }
+}
+
+/// The model and key of one step.
+#[derive(Clone, Debug)]
+pub struct StepLlm {
+    pub route: Route,
+    /// The caller's key; `None` means the operator's key (or none, for keyless providers).
+    pub key: Option<Secret>,
+}
+
+impl StepLlm {
+    pub fn is_offline(&self) -> bool {
+        self.route.is_offline()
+    }
+}
+
+/// The resolved model and key of every step of one request.
+#[derive(Clone, Debug)]
+pub struct LlmSelection {
+    pub eval: StepLlm,
+    pub response: StepLlm,
+    pub summarization: StepLlm,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => {
+            let v = v.to_str().map_err(|_| {
+                ApiError::bad_request("invalid_header", format!("`{name}` is not valid text"))
+            })?;
+            Ok(Some(v.trim()).filter(|v| !v.is_empty()))
+        }
+    }
+}
+
+impl LlmSelection {
+    /// Resolves every step from the request headers. `model_override` (the body of
+    /// `validate-llm-key`) takes the place of `X-LLM-Model`. Unknown models are 400
+    /// `llm_model_unknown`; a provider that needs a key nobody gave is 400 `llm_key_required`.
+    pub fn from_headers(
+        headers: &HeaderMap,
+        providers: &Providers,
+        default_model: &str,
+        model_override: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let all_model = match model_override {
+            Some(m) => Some(m),
+            None => header(headers, "x-llm-model")?,
+        };
+        let all_key = header(headers, "x-llm-api-key")?;
+        let step = |step: Step| -> Result<StepLlm, ApiError> {
+            let model = header(headers, step.model_header())?
+                .or(all_model)
+                .unwrap_or(default_model);
+            let route = providers.resolve(model).map_err(ApiError::from)?;
+            let key = header(headers, step.key_header())?
+                .or(all_key)
+                .map(Secret::new);
+            route.key(key.as_ref()).map_err(ApiError::from)?;
+            Ok(StepLlm { route, key })
+        };
+        Ok(LlmSelection {
+            eval: step(Step::Eval)?,
+            response: step(Step::Response)?,
+            summarization: step(Step::Summarization)?,
+        })
+    }
+
+    pub fn step(&self, step: Step) -> &StepLlm {
+        match step {
+            Step::Eval => &self.eval,
+            Step::Response => &self.response,
+            Step::Summarization => &self.summarization,
+        }
+    }
+}
+
+/// Seconds a client is told to wait when a provider rate-limited us without saying how long.
+const DEFAULT_PROVIDER_RETRY_AFTER: u64 = 5;
+
+impl From<LlmError> for ApiError {
+    fn from(err: LlmError) -> Self {
+        let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let message = err.to_string();
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited(RateLimited {
+                retry_after_secs: err
+                    .retry_after()
+                    .unwrap_or(DEFAULT_PROVIDER_RETRY_AFTER)
+                    .max(1),
+            }),
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized {
+                code: err.code(),
+                message,
+                scheme: "Bearer",
+            },
+            StatusCode::BAD_REQUEST => ApiError::BadRequest {
+                code: err.code(),
+                message,
+                details: None,
+            },
+            _ => ApiError::Upstream {
+                status,
+                code: err.code(),
+                message,
+                retry_after: err.retry_after(),
+            },
+        }
+    }
+}

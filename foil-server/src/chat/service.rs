@@ -1,0 +1,600 @@
+//! The chat operations (api.md §4), shared by the Game SDK and web-chat route families: the
+//! route modules only decide who the caller is.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use foil_engine::{available_machines, is_linked, primary_machine, ReplyContext, SessionState};
+use foil_types::wire::{
+    ChatHistory, ChatResponse, InitSessionRequest, MachineInfo, Message, PlayerGender, ResetResult,
+    SendMessageRequest, SessionInit, SessionStatus, StreamError, TextDelta, ValidateLlmKeyRequest,
+    ValidateLlmKeyResult,
+};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::llm::LlmSelection;
+use super::steps;
+use super::turn::{self, PlayerMemory};
+use crate::app::ApiContext;
+use crate::db::personas::StoredPersona;
+use crate::db::sessions::{self, NewMessage, NewSession, Scope, SessionRow, SessionWriteError};
+use crate::db::{self};
+use crate::error::ApiError;
+use crate::extract::{parse_uuid, require_text};
+
+/// Who is chatting, and therefore which personas they reach and whose sessions they see.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller {
+    /// An API key of this account: the account's published personas.
+    Sdk { account: Uuid },
+    /// A signed-in user: published public personas, and their own.
+    Web { user: Uuid },
+}
+
+impl Caller {
+    pub fn scope(self) -> Scope {
+        match self {
+            Caller::Sdk { account } => Scope::Sdk(account),
+            Caller::Web { user } => Scope::Web(user),
+        }
+    }
+}
+
+const MAX_USER_SESSION_ID_CHARS: usize = 128;
+const MAX_PLAYER_NAME_CHARS: usize = 64;
+
+/// Loads a persona the caller may chat with.
+pub async fn load_persona(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona_id: Uuid,
+) -> Result<Arc<StoredPersona>, ApiError> {
+    let persona = db::personas::get(&ctx.db, persona_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("persona_not_found", "Persona not found"))?;
+    let allowed = match caller {
+        Caller::Sdk { account } => persona.owner_id == account && persona.is_published,
+        Caller::Web { user } => {
+            persona.owner_id == user || (persona.is_published && persona.is_public)
+        }
+    };
+    if !allowed {
+        return Err(match caller {
+            Caller::Sdk { .. } => {
+                ApiError::forbidden("persona_access_denied", "API key does not have access")
+            }
+            Caller::Web { .. } => {
+                ApiError::forbidden("forbidden", "You do not have access to this persona")
+            }
+        });
+    }
+    Ok(Arc::new(persona))
+}
+
+/// `?user_session_id=` (and `machine_id`, optional).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionQuery {
+    /// The player's id in your game (≤ 128 characters).
+    pub user_session_id: Option<String>,
+    /// The machine; default: the player's most recently active session.
+    pub machine_id: Option<String>,
+}
+
+/// `?machine_id=` (optional).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MachineQuery {
+    /// The machine; default: the persona's primary machine (init) or the player's most
+    /// recently active session (message).
+    pub machine_id: Option<String>,
+}
+
+fn machine_param(raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+    raw.filter(|s| !s.trim().is_empty())
+        .map(|raw| parse_uuid("machine_id", raw))
+        .transpose()
+}
+
+fn user_session_id(raw: Option<&str>) -> Result<&str, ApiError> {
+    let id = raw.unwrap_or("");
+    require_text("user_session_id", id, MAX_USER_SESSION_ID_CHARS)?;
+    Ok(id)
+}
+
+fn no_session() -> ApiError {
+    ApiError::not_found("session_not_found", "No active session found")
+}
+
+/// The player's session on `machine_id`, or their most recently active one.
+async fn find_session(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona: &StoredPersona,
+    machine_id: Option<Uuid>,
+    user_session_id: &str,
+) -> Result<SessionRow, ApiError> {
+    let scope = caller.scope();
+    let found = match machine_id {
+        Some(machine_id) => {
+            if persona.machine_key(machine_id).is_none() {
+                return Err(ApiError::not_found(
+                    "machine_not_found",
+                    "Machine not found",
+                ));
+            }
+            sessions::find(&ctx.db, scope, persona.id, machine_id, user_session_id).await?
+        }
+        None => sessions::latest_for_player(&ctx.db, scope, persona.id, user_session_id).await?,
+    };
+    found.ok_or_else(no_session)
+}
+
+/// Keys of the machines this player unlocked.
+async fn unlocked_keys(
+    ctx: &ApiContext,
+    scope: Scope,
+    persona: &StoredPersona,
+    user_session_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    let ids = sessions::unlocked_machines(&ctx.db, scope, persona.id, user_session_id).await?;
+    Ok(ids
+        .into_iter()
+        .filter_map(|id| persona.machine_key(id).map(str::to_string))
+        .collect())
+}
+
+/// The machines the player can play now.
+pub async fn machines(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona_id: Uuid,
+    query: SessionQuery,
+) -> Result<Vec<MachineInfo>, ApiError> {
+    let usid = user_session_id(query.user_session_id.as_deref())?;
+    let persona = load_persona(ctx, caller, persona_id).await?;
+    let scope = caller.scope();
+    let unlocked = unlocked_keys(ctx, scope, &persona, usid).await?;
+    let played = sessions::player_sessions(&ctx.db, scope, persona.id, usid).await?;
+    Ok(available_machines(&persona.document, &unlocked)
+        .into_iter()
+        .filter_map(|m| {
+            let id = persona.machine_id(&m.machine_key)?;
+            let session = played.iter().find(|(mid, _)| *mid == id);
+            Some(MachineInfo {
+                machine_id: id,
+                machine_key: m.machine_key.clone(),
+                name: m.name.clone(),
+                description: m.description.clone(),
+                has_session: session.is_some(),
+                session_outcome: session.and_then(|(_, outcome)| outcome.clone()),
+                is_linked: is_linked(&persona.document, &m.machine_key),
+            })
+        })
+        .collect())
+}
+
+/// Starts (or starts over) a session and returns the NPC's greeting.
+pub async fn init_session(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona_id: Uuid,
+    query: MachineQuery,
+    headers: &HeaderMap,
+    body: InitSessionRequest,
+) -> Result<SessionInit, ApiError> {
+    let usid = user_session_id(Some(&body.user_session_id))?;
+    require_text("player_name", &body.player_name, MAX_PLAYER_NAME_CHARS)?;
+    let gender = PlayerGender::parse(body.player_gender.trim()).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_player_gender",
+            "`player_gender` must be one of: female, male, non-binary",
+        )
+    })?;
+    let machine_id = machine_param(query.machine_id.as_deref())?;
+    let selection = selection(ctx, headers)?;
+    let persona = load_persona(ctx, caller, persona_id).await?;
+    let scope = caller.scope();
+    let machine = match machine_id {
+        Some(id) => {
+            let key = persona
+                .machine_key(id)
+                .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?;
+            let unlocked = unlocked_keys(ctx, scope, &persona, usid).await?;
+            available_machines(&persona.document, &unlocked)
+                .into_iter()
+                .find(|m| m.machine_key == key)
+                .ok_or_else(|| {
+                    ApiError::forbidden(
+                        "machine_locked",
+                        "This machine is not unlocked for this player yet",
+                    )
+                })?
+        }
+        None => primary_machine(&persona.document)
+            .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?,
+    };
+    let machine_id = persona
+        .machine_id(&machine.machine_key)
+        .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?;
+    let initial = SessionState::initial(machine).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("validated machine has no initial state"))
+    })?;
+    let state = machine
+        .state(&initial.current_state)
+        .expect("initial state exists");
+    let player_name = body.player_name.trim();
+    let memory = PlayerMemory::load(ctx, scope, persona.id, usid).await?;
+    let vars = memory.template_vars(&persona, player_name, gender.as_str());
+    let greeting = steps::reply(
+        &ctx.llm,
+        &selection.response,
+        &ReplyContext {
+            persona: &persona.document.persona,
+            machine,
+            state,
+            vars: &vars,
+            happened: None,
+            memories: &memory.memories,
+            summary: None,
+            recent: &[],
+            player_message: None,
+        },
+    )
+    .await?;
+    let session = sessions::start(
+        &ctx.db,
+        NewSession {
+            scope,
+            persona_id: persona.id,
+            machine_id,
+            user_session_id: usid,
+            player_name,
+            player_gender: gender.as_str(),
+            initial_state: &initial.current_state,
+        },
+        NewMessage {
+            role: "assistant",
+            content: greeting.clone(),
+            state_key_at_time: Some(initial.current_state.clone()),
+            score_at_time: Some(0),
+            decision: None,
+            follow_up_triggered: false,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        SessionWriteError::Busy => turn::busy(),
+        SessionWriteError::Db(e) => e.into(),
+    })?;
+    Ok(SessionInit {
+        session_id: session.id,
+        user_session_id: usid.to_string(),
+        persona_name: persona.name.clone(),
+        persona_description: persona.description.clone(),
+        player_name: player_name.to_string(),
+        player_gender: gender.as_str().to_string(),
+        message: greeting,
+        machine_id,
+    })
+}
+
+fn selection(ctx: &ApiContext, headers: &HeaderMap) -> Result<LlmSelection, ApiError> {
+    LlmSelection::from_headers(headers, &ctx.providers, &ctx.config.default_model, None)
+}
+
+/// Checks a message and prepares its turn (evaluated and applied, nothing written yet).
+async fn prepare_message(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona_id: Uuid,
+    query: MachineQuery,
+    headers: &HeaderMap,
+    body: SendMessageRequest,
+) -> Result<turn::PreparedTurn, ApiError> {
+    let usid = user_session_id(Some(&body.user_session_id))?;
+    require_text("message", &body.message, ctx.config.max_message_chars)?;
+    let machine_id = machine_param(query.machine_id.as_deref())?;
+    let selection = selection(ctx, headers)?;
+    let persona = load_persona(ctx, caller, persona_id).await?;
+    let session = find_session(ctx, caller, &persona, machine_id, usid).await?;
+    turn::prepare(
+        ctx,
+        caller.scope(),
+        persona,
+        session,
+        body.message.trim().to_string(),
+        selection,
+    )
+    .await
+}
+
+/// One turn, answered whole.
+pub async fn send_message(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona_id: Uuid,
+    query: MachineQuery,
+    headers: &HeaderMap,
+    body: SendMessageRequest,
+) -> Result<ChatResponse, ApiError> {
+    let prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
+    let reply_ctx = prepared.reply_context();
+    let (reply, extracted) = tokio::join!(
+        steps::reply(&ctx.llm, &prepared.selection.response, &reply_ctx),
+        prepared.extract_variables()
+    );
+    prepared.commit(reply?, extracted).await
+}
+
+/// One turn, streamed as SSE (api.md §5). Everything up to and including opening the
+/// provider's stream happens before the response starts, so those failures are ordinary HTTP
+/// errors. The turn runs in its own task feeding the response body; when the client goes away
+/// the task sees the body's receiver close, drops the provider stream (cancelling the request
+/// upstream) and releases the session without writing anything.
+pub async fn send_message_stream(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona_id: Uuid,
+    query: MachineQuery,
+    headers: &HeaderMap,
+    body: SendMessageRequest,
+) -> Result<Response, ApiError> {
+    let prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
+    let mut deltas = steps::reply_stream(
+        &ctx.llm,
+        &prepared.selection.response,
+        &prepared.reply_context(),
+    )
+    .await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(32);
+    let active = ActiveStream::start();
+    tokio::spawn(async move {
+        let _active = active;
+        let metadata = prepared.response(String::new()).metadata();
+        if tx.send(json_event("metadata", &metadata)).await.is_err() {
+            return;
+        }
+        // Output variables are extracted while the reply streams.
+        let mut extraction = Box::pin(prepared.extract_variables());
+        let mut extracted = None;
+        let mut text = String::new();
+        loop {
+            tokio::select! {
+                _ = tx.closed() => {
+                    tracing::info!("client left mid-stream; turn rolled back");
+                    return;
+                }
+                values = &mut extraction, if extracted.is_none() => extracted = Some(values),
+                piece = deltas.next() => match piece {
+                    Some(Ok(piece)) => {
+                        if piece.is_empty() {
+                            continue;
+                        }
+                        text.push_str(&piece);
+                        if tx.send(json_event("text_delta", &TextDelta { text: piece })).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "reply stream failed; turn rolled back");
+                        let _ = tx.send(json_event("error", &StreamError { error: e.to_string() })).await;
+                        return;
+                    }
+                    None => break,
+                },
+            }
+        }
+        drop(deltas);
+        let extracted = match extracted {
+            Some(values) => values,
+            None => (&mut extraction).await,
+        };
+        drop(extraction);
+        match prepared.commit(text, extracted).await {
+            Ok(done) => {
+                let _ = tx.send(json_event("done", &done)).await;
+            }
+            Err(e) => {
+                let message = match &e {
+                    ApiError::Internal(_) | ApiError::Unavailable => {
+                        tracing::error!(error = %e, "stream turn could not be stored");
+                        "The reply could not be stored; please resend".to_string()
+                    }
+                    other => other.to_string(),
+                };
+                let _ = tx
+                    .send(json_event("error", &StreamError { error: message }))
+                    .await;
+            }
+        }
+    });
+    let body = tokio_stream_from(rx);
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-cache")],
+        Sse::new(body),
+    )
+        .into_response())
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Event>,
+) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|e| e.map(Ok)))
+}
+
+fn json_event<T: serde::Serialize>(name: &str, value: &T) -> Event {
+    Event::default()
+        .event(name)
+        .json_data(value)
+        .unwrap_or_else(|_| {
+            Event::default()
+                .event("error")
+                .data("{\"error\":\"encoding\"}")
+        })
+}
+
+/// Counts open streams in the `foil_active_streams` gauge.
+struct ActiveStream;
+
+impl ActiveStream {
+    fn start() -> Self {
+        metrics::gauge!("foil_active_streams").increment(1.0);
+        ActiveStream
+    }
+}
+
+impl Drop for ActiveStream {
+    fn drop(&mut self) {
+        metrics::gauge!("foil_active_streams").decrement(1.0);
+    }
+}
+
+/// The session's current status.
+pub async fn session_status(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona_id: Uuid,
+    query: SessionQuery,
+) -> Result<SessionStatus, ApiError> {
+    let usid = user_session_id(query.user_session_id.as_deref())?;
+    let machine_id = machine_param(query.machine_id.as_deref())?;
+    let persona = load_persona(ctx, caller, persona_id).await?;
+    let s = find_session(ctx, caller, &persona, machine_id, usid).await?;
+    Ok(SessionStatus {
+        session_id: s.id,
+        persona_id: s.persona_id,
+        machine_id: s.machine_id,
+        current_state: s.current_state,
+        score: s.score,
+        outcome: s.outcome,
+        player_name: s.player_name,
+        player_gender: s.player_gender,
+        last_message_at: s.last_message_at.unwrap_or_else(|| s.started_at.clone()),
+        started_at: s.started_at,
+    })
+}
+
+/// Most messages a history returns.
+const MAX_HISTORY_MESSAGES: i64 = 10_000;
+
+/// The session with its messages, the greeting first.
+pub async fn history(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona_id: Uuid,
+    query: SessionQuery,
+) -> Result<ChatHistory, ApiError> {
+    let usid = user_session_id(query.user_session_id.as_deref())?;
+    let machine_id = machine_param(query.machine_id.as_deref())?;
+    let persona = load_persona(ctx, caller, persona_id).await?;
+    let s = find_session(ctx, caller, &persona, machine_id, usid).await?;
+    let rows = sessions::messages(&ctx.db, s.id, 0, MAX_HISTORY_MESSAGES).await?;
+    Ok(ChatHistory {
+        session_id: s.id,
+        persona_id: s.persona_id,
+        messages: rows
+            .into_iter()
+            .map(|m| Message {
+                id: m.id,
+                role: m.role,
+                content: m.content,
+                state_key_at_time: m.state_key_at_time,
+                score_at_time: m.score_at_time,
+                decision: m.decision,
+                follow_up_triggered: m.follow_up_triggered,
+                created_at: m.created_at,
+            })
+            .collect(),
+        current_state: s.current_state,
+        score: s.score,
+        outcome: s.outcome,
+        player_name: s.player_name,
+        player_gender: s.player_gender,
+        last_message_at: s.last_message_at.unwrap_or_else(|| s.started_at.clone()),
+        started_at: s.started_at,
+    })
+}
+
+/// Starts the session over in its initial state with an empty history (same session id).
+pub async fn reset(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona_id: Uuid,
+    query: SessionQuery,
+) -> Result<ResetResult, ApiError> {
+    let usid = user_session_id(query.user_session_id.as_deref())?;
+    let machine_id = machine_param(query.machine_id.as_deref())?;
+    let persona = load_persona(ctx, caller, persona_id).await?;
+    let s = find_session(ctx, caller, &persona, machine_id, usid).await?;
+    let key = persona
+        .machine_key(s.machine_id)
+        .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?;
+    let initial = persona
+        .document
+        .machine(key)
+        .and_then(SessionState::initial)
+        .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?;
+    sessions::reset(&ctx.db, s.id, &initial.current_state)
+        .await
+        .map_err(|e| match e {
+            SessionWriteError::Busy => turn::busy(),
+            SessionWriteError::Db(e) => e.into(),
+        })?;
+    Ok(ResetResult {
+        session_id: s.id,
+        message: "Conversation reset successfully".into(),
+    })
+}
+
+/// Checks an LLM key with the cheapest real call the provider offers. Never an error status
+/// for a bad key or model: the answer says what is wrong.
+pub async fn validate_llm_key(
+    ctx: &ApiContext,
+    headers: &HeaderMap,
+    body: ValidateLlmKeyRequest,
+) -> ValidateLlmKeyResult {
+    let model = body
+        .model
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .or_else(|| {
+            headers
+                .get("x-llm-model")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| ctx.config.default_model.clone());
+    let result = async {
+        let route = ctx.providers.resolve(&model)?;
+        if route.is_offline() {
+            return Ok(());
+        }
+        let key = headers
+            .get("x-llm-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(foil_llm::Secret::new);
+        route.key(key.as_ref())?;
+        ctx.llm
+            .validate_key(&route, key.as_ref(), steps::EVAL_TIMEOUT)
+            .await
+    }
+    .await
+    .map_err(ApiError::from);
+    ValidateLlmKeyResult {
+        valid: result.is_ok(),
+        model,
+        error: result.err().map(|e| match e {
+            ApiError::RateLimited(_) => "The LLM provider rate-limited the request".to_string(),
+            other => other.to_string(),
+        }),
+    }
+}

@@ -1,0 +1,195 @@
+//! The LLM steps of a turn (personas.md §2): evaluate, respond, summarize, extract. Each
+//! builds its prompt with `foil-engine`, then either calls the step's provider or — for the
+//! built-in `offline` provider — answers locally and deterministically.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use foil_engine::{
+    eval_json_schema, eval_prompt, extraction_json_schema, extraction_prompt, offline_evaluate,
+    offline_extract, offline_reply, offline_summary, parse_eval_answer, parse_extraction,
+    reply_prompt, summary_prompt, Decision, EvalContext, ExtractionContext, PromptMessage,
+    ReplyContext, SummaryContext,
+};
+use foil_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, StructuredOutput};
+use futures_util::stream::{self, BoxStream, StreamExt};
+
+use super::llm::{Step, StepLlm};
+
+/// Per-step time limits. For streams the limit applies to the first byte and to each gap.
+pub const EVAL_TIMEOUT: Duration = Duration::from_secs(30);
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const SUMMARY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Most tokens a reply may use.
+const MAX_REPLY_TOKENS: u32 = 600;
+
+fn to_llm(messages: Vec<PromptMessage>) -> Vec<ChatMessage> {
+    messages
+        .into_iter()
+        .map(|m| match m.role {
+            foil_engine::Role::System => ChatMessage::system(m.content),
+            foil_engine::Role::User => ChatMessage::user(m.content),
+            foil_engine::Role::Assistant => ChatMessage::assistant(m.content),
+        })
+        .collect()
+}
+
+/// Asks the evaluator for a decision. A bad answer is retried once with the validation error;
+/// a second bad answer becomes a `redirect` (logged with a warning). Provider failures are
+/// errors: the turn then changes nothing.
+pub async fn evaluate(
+    llm: &LlmClient,
+    step: &StepLlm,
+    ctx: &EvalContext<'_>,
+) -> Result<Decision, LlmError> {
+    let state_key = ctx.state.state_key.as_str();
+    if step.is_offline() {
+        return Ok(offline_evaluate(ctx.machine, state_key, ctx.player_message));
+    }
+    let mut messages = to_llm(eval_prompt(ctx));
+    for attempt in 0..2 {
+        let request = ChatRequest::new(messages.clone())
+            .with_temperature(0.0)
+            .with_max_tokens(300)
+            .with_structured(StructuredOutput::new("evaluation", eval_json_schema()))
+            .with_step(Step::Eval.as_str());
+        let answer = llm
+            .complete(&step.route, step.key.as_ref(), &request, EVAL_TIMEOUT)
+            .await?;
+        match parse_eval_answer(ctx.machine, state_key, &answer) {
+            Ok(decision) => return Ok(decision),
+            Err(problem) if attempt == 0 => {
+                tracing::info!(%problem, "evaluator answer rejected; retrying once");
+                messages.push(ChatMessage::assistant(answer));
+                messages.push(ChatMessage::user(format!(
+                    "That answer is invalid: {problem}. Answer again with only the JSON object."
+                )));
+            }
+            Err(problem) => {
+                tracing::warn!(%problem, "evaluator answered badly twice; treating the turn as a redirect");
+            }
+        }
+    }
+    Ok(Decision::Redirect { index: None })
+}
+
+fn reply_request(ctx: &ReplyContext<'_>) -> ChatRequest {
+    ChatRequest::new(to_llm(reply_prompt(ctx)))
+        .with_temperature(0.8)
+        .with_max_tokens(MAX_REPLY_TOKENS)
+        .with_step(Step::Response.as_str())
+}
+
+fn offline_text(ctx: &ReplyContext<'_>) -> String {
+    offline_reply(&ctx.persona.name, ctx.state, ctx.happened, ctx.vars)
+}
+
+/// The NPC's reply, whole.
+pub async fn reply(
+    llm: &LlmClient,
+    step: &StepLlm,
+    ctx: &ReplyContext<'_>,
+) -> Result<String, LlmError> {
+    if step.is_offline() {
+        return Ok(offline_text(ctx));
+    }
+    let text = llm
+        .complete(
+            &step.route,
+            step.key.as_ref(),
+            &reply_request(ctx),
+            RESPONSE_TIMEOUT,
+        )
+        .await?;
+    Ok(text.trim().to_string())
+}
+
+/// The NPC's reply as text deltas. The request is sent (and its HTTP status checked) before
+/// this returns, so a rejected key or a rate limit is an ordinary error, not a stream error.
+pub async fn reply_stream(
+    llm: &LlmClient,
+    step: &StepLlm,
+    ctx: &ReplyContext<'_>,
+) -> Result<BoxStream<'static, Result<String, LlmError>>, LlmError> {
+    if step.is_offline() {
+        // Word-sized deltas, like a provider's tokens.
+        let text = offline_text(ctx);
+        let mut pieces = Vec::new();
+        let mut current = String::new();
+        for ch in text.chars() {
+            current.push(ch);
+            if ch == ' ' {
+                pieces.push(Ok(std::mem::take(&mut current)));
+            }
+        }
+        if !current.is_empty() {
+            pieces.push(Ok(current));
+        }
+        return Ok(stream::iter(pieces).boxed());
+    }
+    let stream = llm
+        .stream(
+            &step.route,
+            step.key.as_ref(),
+            &reply_request(ctx),
+            RESPONSE_TIMEOUT,
+        )
+        .await?;
+    Ok(stream.boxed())
+}
+
+/// Folds older messages into the session summary.
+pub async fn summarize(
+    llm: &LlmClient,
+    step: &StepLlm,
+    ctx: &SummaryContext<'_>,
+) -> Result<String, LlmError> {
+    if step.is_offline() {
+        return Ok(offline_summary(
+            &ctx.persona.name,
+            ctx.previous_summary,
+            ctx.messages,
+        ));
+    }
+    let request = ChatRequest::new(to_llm(summary_prompt(ctx)))
+        .with_temperature(0.0)
+        .with_max_tokens(500)
+        .with_step(Step::Summarization.as_str());
+    let text = llm
+        .complete(&step.route, step.key.as_ref(), &request, SUMMARY_TIMEOUT)
+        .await?;
+    Ok(text.trim().to_string())
+}
+
+/// Extracts a finished machine's output variables. Unparseable answers yield no values (the
+/// variables keep their previous values) rather than failing the turn.
+pub async fn extract(
+    llm: &LlmClient,
+    step: &StepLlm,
+    ctx: &ExtractionContext<'_>,
+) -> Result<BTreeMap<String, String>, LlmError> {
+    if ctx.machine.output_variables.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    if step.is_offline() {
+        return Ok(offline_extract(ctx.machine, ctx.messages));
+    }
+    let request = ChatRequest::new(to_llm(extraction_prompt(ctx)))
+        .with_temperature(0.0)
+        .with_max_tokens(500)
+        .with_structured(StructuredOutput::new(
+            "output_variables",
+            extraction_json_schema(ctx.machine),
+        ))
+        .with_step(Step::Summarization.as_str());
+    let text = llm
+        .complete(&step.route, step.key.as_ref(), &request, SUMMARY_TIMEOUT)
+        .await?;
+    Ok(
+        parse_extraction(ctx.machine, &text).unwrap_or_else(|problem| {
+            tracing::warn!(%problem, "output variable extraction failed; keeping previous values");
+            BTreeMap::new()
+        }),
+    )
+}

@@ -1,0 +1,498 @@
+//! One turn (personas.md §2): load → claim → evaluate → apply → complete → respond → commit →
+//! summarize later.
+//!
+//! A turn claims its session in the database (`session_busy` for a second turn, across
+//! instances), holds no lock or transaction while the LLM works, and writes everything in one
+//! transaction at the end. If it fails or the client goes away before that, the claim is
+//! released and nothing was written: the player can simply resend.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use foil_engine::{
+    apply, fired_links, ApplyError, Decision, EvalContext, ExtractionContext, Happened,
+    PromptMessage, ReplyContext, SessionState, SummaryContext, TemplateVars, TurnOutcome,
+};
+use foil_types::persona::{Machine, Outcome};
+use foil_types::wire::{ChatResponse, UnlockedMachine};
+use uuid::Uuid;
+
+use super::llm::LlmSelection;
+use super::steps;
+use crate::app::ApiContext;
+use crate::db::personas::StoredPersona;
+use crate::db::sessions::{self, MessageRow, NewMessage, Scope, SessionRow, TurnCommit};
+use crate::error::ApiError;
+
+/// How long a turn's claim lasts if its process dies mid-turn (longer than any LLM timeout).
+const CLAIM_TTL: chrono::Duration = chrono::Duration::minutes(5);
+/// Most memories of earlier sessions kept per player × persona.
+const MAX_MEMORIES: usize = 10;
+
+/// Releases a turn's claim unless the turn committed — on errors, panics and cancellation
+/// (a dropped request future or stream) alike.
+pub struct TurnClaim {
+    ctx: ApiContext,
+    session_id: Uuid,
+    token: String,
+    done: bool,
+}
+
+impl TurnClaim {
+    /// Claims `session_id`; `Err(session_busy)` when another turn holds it.
+    pub async fn acquire(ctx: &ApiContext, session_id: Uuid) -> Result<Self, ApiError> {
+        let token = Uuid::new_v4().to_string();
+        let expires = crate::db::format_time(chrono::Utc::now() + CLAIM_TTL);
+        if !sessions::claim_turn(&ctx.db, session_id, &token, &expires).await? {
+            return Err(busy());
+        }
+        Ok(TurnClaim {
+            ctx: ctx.clone(),
+            session_id,
+            token,
+            done: false,
+        })
+    }
+}
+
+impl Drop for TurnClaim {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let db = self.ctx.db.clone();
+        let (id, token) = (self.session_id, std::mem::take(&mut self.token));
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if let Err(e) = sessions::release_turn(&db, id, &token).await {
+                    // The claim lapses by itself after CLAIM_TTL.
+                    tracing::warn!(error = %e, "could not release a turn claim");
+                }
+            });
+        }
+    }
+}
+
+pub fn busy() -> ApiError {
+    ApiError::conflict(
+        "session_busy",
+        "Another message for this session is being processed",
+    )
+}
+
+pub fn ended() -> ApiError {
+    ApiError::conflict("session_ended", "This session has ended")
+}
+
+/// What the player knows between sessions: output variables and memories.
+#[derive(Debug, Clone, Default)]
+pub struct PlayerMemory {
+    pub variables: BTreeMap<String, String>,
+    pub memories: Vec<String>,
+}
+
+impl PlayerMemory {
+    pub async fn load(
+        ctx: &ApiContext,
+        scope: Scope,
+        persona_id: Uuid,
+        user_session_id: &str,
+    ) -> Result<Self, ApiError> {
+        let Some((variables, memories)) =
+            sessions::memory(&ctx.db, scope, persona_id, user_session_id).await?
+        else {
+            return Ok(Self::default());
+        };
+        // Stored by us; unreadable JSON would be a bug, so start over rather than fail turns.
+        Ok(PlayerMemory {
+            variables: serde_json::from_str(&variables).unwrap_or_default(),
+            memories: serde_json::from_str(&memories).unwrap_or_default(),
+        })
+    }
+
+    pub fn template_vars(
+        &self,
+        persona: &StoredPersona,
+        player_name: &str,
+        player_gender: &str,
+    ) -> TemplateVars {
+        TemplateVars::new(player_name, player_gender)
+            .with_persona_defaults(&persona.document)
+            .with_vars(self.variables.clone())
+    }
+}
+
+/// Converts stored messages to prompt messages.
+pub fn prompt_messages(rows: &[MessageRow]) -> Vec<PromptMessage> {
+    rows.iter()
+        .map(|m| match m.role.as_str() {
+            "user" => PromptMessage::user(m.content.clone()),
+            _ => PromptMessage::assistant(m.content.clone()),
+        })
+        .collect()
+}
+
+/// A turn that has been evaluated and applied but not yet answered or written.
+pub struct PreparedTurn {
+    pub ctx: ApiContext,
+    pub scope: Scope,
+    pub persona: Arc<StoredPersona>,
+    pub machine_key: String,
+    pub session: SessionRow,
+    pub selection: LlmSelection,
+    pub player_message: String,
+    pub outcome: TurnOutcome,
+    pub unlocked: Vec<UnlockedMachine>,
+    pub memory: PlayerMemory,
+    pub vars: TemplateVars,
+    pub recent: Vec<PromptMessage>,
+    claim: TurnClaim,
+}
+
+/// Loads, claims, evaluates and applies a player's message.
+pub async fn prepare(
+    ctx: &ApiContext,
+    scope: Scope,
+    persona: Arc<StoredPersona>,
+    session: SessionRow,
+    player_message: String,
+    selection: LlmSelection,
+) -> Result<PreparedTurn, ApiError> {
+    if session.outcome.is_some() {
+        return Err(ended());
+    }
+    let machine_key = persona
+        .machine_key(session.machine_id)
+        .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?
+        .to_string();
+    let machine = machine_of(&persona, &machine_key)?;
+    let Some(state) = machine.state(&session.current_state) else {
+        // The creator replaced the persona and this session's state is gone: end it, keeping
+        // its history, instead of failing every later message.
+        tracing::info!(session_id = %session.id, state = %session.current_state, "session state no longer exists; ending the session");
+        sessions::end_stale(&ctx.db, session.id, Outcome::Reject.as_str()).await?;
+        return Err(ApiError::conflict(
+            "session_ended",
+            "This scenario was changed by its creator, so this session has ended; start a new one",
+        ));
+    };
+    let claim = TurnClaim::acquire(ctx, session.id).await?;
+
+    let memory = PlayerMemory::load(ctx, scope, persona.id, &session.user_session_id).await?;
+    let vars = memory.template_vars(&persona, &session.player_name, &session.player_gender);
+    let rows = sessions::messages(
+        &ctx.db,
+        session.id,
+        session.summarized_seq,
+        ctx.config.summary_window as i64,
+    )
+    .await?;
+    let recent = prompt_messages(&rows);
+
+    let eval_ctx = EvalContext {
+        persona: &persona.document.persona,
+        machine,
+        state,
+        vars: &vars,
+        summary: session.summary.as_deref(),
+        recent: &recent,
+        player_message: &player_message,
+    };
+    let decision = steps::evaluate(&ctx.llm, &selection.eval, &eval_ctx).await?;
+    let before = SessionState {
+        current_state: session.current_state.clone(),
+        score: session.score,
+        redirect_count: session.redirect_count,
+        outcome: None,
+    };
+    let outcome = match apply(machine, &before, decision) {
+        Ok(outcome) => outcome,
+        // Only reachable if the evaluator's validation and the decision table disagree.
+        Err(ApplyError::InvalidDecision(problem)) => {
+            tracing::warn!(%problem, "decision could not be applied; treating the turn as a redirect");
+            apply(machine, &before, Decision::Redirect { index: None })
+                .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?
+        }
+        Err(e) => return Err(ApiError::internal(anyhow::anyhow!("{e}"))),
+    };
+    let unlocked = match outcome.session.outcome {
+        Some(result) if outcome.machine_completed => {
+            unlocked_machines(&persona, &machine_key, result, outcome.session.score)
+        }
+        _ => Vec::new(),
+    };
+    Ok(PreparedTurn {
+        ctx: ctx.clone(),
+        scope,
+        persona,
+        machine_key,
+        session,
+        selection,
+        player_message,
+        outcome,
+        unlocked,
+        memory,
+        vars,
+        recent,
+        claim,
+    })
+}
+
+fn machine_of<'p>(persona: &'p StoredPersona, key: &str) -> Result<&'p Machine, ApiError> {
+    persona
+        .document
+        .machine(key)
+        .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))
+}
+
+fn unlocked_machines(
+    persona: &StoredPersona,
+    machine_key: &str,
+    outcome: Outcome,
+    score: i64,
+) -> Vec<UnlockedMachine> {
+    let mut unlocked: Vec<UnlockedMachine> = Vec::new();
+    for link in fired_links(&persona.document, machine_key, outcome, score) {
+        let (Some(target), Some(id)) = (
+            persona.document.machine(&link.to_machine_key),
+            persona.machine_id(&link.to_machine_key),
+        ) else {
+            continue;
+        };
+        match unlocked.iter_mut().find(|u| u.machine_id == id) {
+            // Two links to one machine: auto-advance if either says so.
+            Some(existing) => existing.is_auto_advance |= link.is_auto_advance,
+            None => unlocked.push(UnlockedMachine {
+                machine_id: id,
+                machine_key: target.machine_key.clone(),
+                name: target.name.clone(),
+                is_auto_advance: link.is_auto_advance,
+            }),
+        }
+    }
+    unlocked
+}
+
+impl PreparedTurn {
+    pub fn machine(&self) -> &Machine {
+        self.persona
+            .document
+            .machine(&self.machine_key)
+            .expect("checked in prepare")
+    }
+
+    /// The prompt context of the reply, in the state the turn moved to.
+    pub fn reply_context(&self) -> ReplyContext<'_> {
+        let machine = self.machine();
+        let state = machine
+            .state(&self.outcome.session.current_state)
+            .or_else(|| machine.state(&self.session.current_state))
+            .expect("apply only moves to existing states");
+        ReplyContext {
+            persona: &self.persona.document.persona,
+            machine,
+            state,
+            vars: &self.vars,
+            happened: Some(&self.outcome.happened),
+            memories: &self.memory.memories,
+            summary: self.session.summary.as_deref(),
+            recent: &self.recent,
+            player_message: Some(&self.player_message),
+        }
+    }
+
+    /// The response without its message (also the stream's `metadata` frame).
+    pub fn response(&self, message: String) -> ChatResponse {
+        let s = &self.outcome.session;
+        ChatResponse {
+            message,
+            current_state: s.current_state.clone(),
+            score: s.score,
+            outcome: s.outcome.map(|o| o.as_str().to_string()),
+            decision: Some(self.outcome.decision.as_str().to_string()),
+            follow_up: self.outcome.follow_up,
+            session_id: self.session.id,
+            scoring_mode: self.machine().scoring_mode.as_str().to_string(),
+            redirect_count: Some(s.redirect_count),
+            machine_completed: self.outcome.machine_completed,
+            unlocked_machines: self.unlocked.clone(),
+        }
+    }
+
+    /// Output variables of a machine that just completed (empty otherwise).
+    pub async fn extract_variables(&self) -> BTreeMap<String, String> {
+        if !self.outcome.machine_completed {
+            return BTreeMap::new();
+        }
+        let mut conversation = self.recent.clone();
+        conversation.push(PromptMessage::user(self.player_message.clone()));
+        let ctx = ExtractionContext {
+            persona: &self.persona.document.persona,
+            machine: self.machine(),
+            vars: &self.vars,
+            summary: self.session.summary.as_deref(),
+            messages: &conversation,
+        };
+        match steps::extract(&self.ctx.llm, &self.selection.summarization, &ctx).await {
+            Ok(values) => values,
+            Err(e) => {
+                // Variables are a bonus; a failed extraction must not lose the turn.
+                tracing::warn!(error = %e, "output variable extraction failed");
+                BTreeMap::new()
+            }
+        }
+    }
+
+    /// Writes the turn in one transaction and returns the response.
+    pub async fn commit(
+        mut self,
+        reply: String,
+        extracted: BTreeMap<String, String>,
+    ) -> Result<ChatResponse, ApiError> {
+        let response = self.response(reply.clone());
+        let s = &self.outcome.session;
+        let memory = s.outcome.map(|outcome| {
+            let mut memory = self.memory.clone();
+            memory.variables.extend(extracted);
+            memory.memories.push(self.memory_line(outcome));
+            let excess = memory.memories.len().saturating_sub(MAX_MEMORIES);
+            memory.memories.drain(..excess);
+            (
+                serde_json::to_string(&memory.variables).unwrap_or_else(|_| "{}".into()),
+                serde_json::to_string(&memory.memories).unwrap_or_else(|_| "[]".into()),
+            )
+        });
+        let unlocked_ids: Vec<Uuid> = self.unlocked.iter().map(|u| u.machine_id).collect();
+        let decision = Some(self.outcome.decision.as_str().to_string());
+        let committed = sessions::commit_turn(
+            &self.ctx.db,
+            TurnCommit {
+                scope: self.scope,
+                session: &self.session,
+                token: &self.claim.token,
+                player_message: NewMessage {
+                    role: "user",
+                    content: self.player_message.clone(),
+                    state_key_at_time: Some(self.session.current_state.clone()),
+                    score_at_time: Some(self.session.score),
+                    decision: decision.clone(),
+                    follow_up_triggered: false,
+                },
+                reply: NewMessage {
+                    role: "assistant",
+                    content: reply,
+                    state_key_at_time: Some(s.current_state.clone()),
+                    score_at_time: Some(s.score),
+                    decision,
+                    follow_up_triggered: self.outcome.follow_up,
+                },
+                current_state: &s.current_state,
+                score: s.score,
+                redirect_count: s.redirect_count,
+                outcome: s.outcome.map(Outcome::as_str),
+                unlocked: &unlocked_ids,
+                memory,
+            },
+        )
+        .await?;
+        if !committed {
+            // The session was started over or reset while this turn ran.
+            return Err(busy());
+        }
+        self.claim.done = true;
+        spawn_summary(
+            &self.ctx,
+            &self.persona,
+            &self.machine_key,
+            &self.session,
+            &self.selection,
+        );
+        Ok(response)
+    }
+
+    /// A one-line memory of the finished session, fed to later sessions with this persona.
+    fn memory_line(&self, outcome: Outcome) -> String {
+        let verdict = match outcome {
+            Outcome::Accept => "succeeded",
+            Outcome::Reject => "failed",
+            Outcome::KickOut => "was thrown out",
+        };
+        let happened = match &self.outcome.happened {
+            Happened::Ended {
+                condition: Some(c), ..
+            } => format!(" ({c})"),
+            _ => String::new(),
+        };
+        format!(
+            "In \"{}\" the player {verdict} with a score of {}{happened}.",
+            self.machine().name,
+            self.outcome.session.score
+        )
+    }
+}
+
+/// Folds old messages into the session summary once the unsummarized history outgrows the
+/// window — in the background, so it never delays a reply. A failure is logged and retried
+/// after a later turn.
+fn spawn_summary(
+    ctx: &ApiContext,
+    persona: &Arc<StoredPersona>,
+    machine_key: &str,
+    session: &SessionRow,
+    selection: &LlmSelection,
+) {
+    let window = ctx.config.summary_window as i64;
+    let (ctx, persona, machine_key, session, selection) = (
+        ctx.clone(),
+        persona.clone(),
+        machine_key.to_string(),
+        session.clone(),
+        selection.clone(),
+    );
+    tokio::spawn(async move {
+        let rows =
+            match sessions::messages(&ctx.db, session.id, session.summarized_seq, i64::MAX).await {
+                Ok(rows) => rows,
+                Err(e) => return tracing::warn!(error = %e, "summary: cannot read messages"),
+            };
+        if (rows.len() as i64) <= window {
+            return;
+        }
+        // Keep the newest half-window verbatim; fold the rest.
+        let fold = rows.len() - (window as usize / 2);
+        let folded = &rows[..fold];
+        let upto = folded
+            .last()
+            .map(|m| m.seq)
+            .unwrap_or(session.summarized_seq);
+        let Some(machine) = persona.document.machine(&machine_key) else {
+            return;
+        };
+        let vars = TemplateVars::new(&session.player_name, &session.player_gender)
+            .with_persona_defaults(&persona.document);
+        let messages = prompt_messages(folded);
+        let summary_ctx = SummaryContext {
+            persona: &persona.document.persona,
+            machine,
+            vars: &vars,
+            previous_summary: session.summary.as_deref(),
+            messages: &messages,
+        };
+        match steps::summarize(&ctx.llm, &selection.summarization, &summary_ctx).await {
+            Ok(summary) => {
+                if let Err(e) = sessions::save_summary(
+                    &ctx.db,
+                    session.id,
+                    &summary,
+                    session.summarized_seq,
+                    upto,
+                )
+                .await
+                {
+                    tracing::warn!(error = %e, "summary: cannot store");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "summary failed; will retry after a later turn"),
+        }
+    });
+}

@@ -1,0 +1,411 @@
+//! Server configuration: built-in defaults, then a TOML file (`--config`), then `FOIL_*`
+//! environment variables (the environment wins). `foil-server --help` lists every setting.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::rate_limit::RateLimitConfig;
+
+/// Every setting of the server. Field names are the TOML keys.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// `sqlite://PATH` (default) or `postgres://...`.
+    pub database_url: String,
+    /// Maximum database connections in the pool.
+    pub database_max_connections: u32,
+    /// HS256 secret shared with Supabase (its legacy JWT secret) and used for self-issued tokens.
+    /// When absent, a development secret is generated once and kept beside the SQLite database.
+    pub jwt_secret: Option<String>,
+    /// Supabase JWKS URL for ES256/RS256 signing keys.
+    pub jwks_url: Option<String>,
+    /// Required `aud` claim.
+    pub jwt_audience: String,
+    /// Required `iss` claim, when set.
+    pub jwt_issuer: Option<String>,
+    /// Lifetime of tokens issued by `auth/login`, `auth/signup` and `foil-server token`.
+    pub jwt_ttl_secs: u64,
+    /// Whether the built-in `auth/signup` and `auth/login` routes are served.
+    pub self_signup: bool,
+    /// Optional server-side secret mixed into API-key hashes (HMAC-SHA256 instead of SHA-256).
+    /// Changing it invalidates every existing key.
+    pub api_key_pepper: Option<String>,
+    /// Model used by every pipeline step when the request names none.
+    pub default_model: String,
+    /// Per-provider settings, keyed by provider name (`openai`, `anthropic`, `ollama`, a custom name).
+    pub providers: BTreeMap<String, ProviderSettings>,
+    /// Largest accepted request body, in bytes (larger → 413).
+    pub max_body_bytes: usize,
+    /// Longest accepted player message, in characters.
+    pub max_message_chars: usize,
+    /// Messages kept verbatim in prompts; older ones are folded into the session summary.
+    pub summary_window: usize,
+    /// Origins allowed by CORS; empty means CORS is off. `*` allows any origin.
+    pub cors_origins: Vec<String>,
+    /// Rate limits (api.md §6).
+    pub rate_limit: RateLimitConfig,
+    /// `text` (default) or `json` log lines.
+    pub log_format: LogFormat,
+    /// How long a graceful shutdown waits for running requests, in seconds.
+    pub shutdown_grace_secs: u64,
+}
+
+/// Settings of one LLM provider.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderSettings {
+    /// For custom providers: `openai` or `anthropic` wire protocol.
+    pub kind: Option<String>,
+    /// Overrides the provider's default endpoint. Only configuration sets base URLs.
+    pub base_url: Option<String>,
+    /// The operator's own key, used when a request brings none. Off by default.
+    pub api_key: Option<String>,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: "127.0.0.1:8000".parse().expect("valid default address"),
+            database_url: "sqlite://foil.db".into(),
+            database_max_connections: 16,
+            jwt_secret: None,
+            jwks_url: None,
+            jwt_audience: "authenticated".into(),
+            jwt_issuer: None,
+            jwt_ttl_secs: 3600,
+            self_signup: true,
+            api_key_pepper: None,
+            default_model: "offline".into(),
+            providers: BTreeMap::new(),
+            max_body_bytes: 64 * 1024,
+            max_message_chars: 2000,
+            summary_window: 20,
+            cors_origins: Vec::new(),
+            rate_limit: RateLimitConfig::default(),
+            log_format: LogFormat::Text,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+// Secrets never reach logs, so Debug is written by hand.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |o: &Option<String>| o.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("jwt_secret", &redacted(&self.jwt_secret))
+            .field("jwks_url", &self.jwks_url)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("self_signup", &self.self_signup)
+            .field("api_key_pepper", &redacted(&self.api_key_pepper))
+            .field("default_model", &self.default_model)
+            .field("providers", &self.providers.keys().collect::<Vec<_>>())
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("cors_origins", &self.cors_origins)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database URL with any password replaced, for log lines.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A configuration problem, reported at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid value for {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+impl Config {
+    /// Defaults, overlaid by the TOML file (if any), overlaid by the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(std::env::vars())?;
+        Ok(config)
+    }
+
+    /// Overlays `FOIL_*` variables from `vars` (the environment, or a test's list).
+    pub fn apply_env(
+        &mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
+        for (var, value) in vars {
+            let Some(name) = var.strip_prefix("FOIL_") else {
+                continue;
+            };
+            let err = |message: String| ConfigError::Env {
+                var: var.clone(),
+                message,
+            };
+            let opt = |v: &str| (!v.is_empty()).then(|| v.to_string());
+            match name {
+                "BIND" => self.bind = value.parse().map_err(|e| err(format!("{e}")))?,
+                "DATABASE_URL" => self.database_url = value,
+                "DATABASE_MAX_CONNECTIONS" => self.database_max_connections = parse(&value, err)?,
+                "JWT_SECRET" => self.jwt_secret = opt(&value),
+                "JWKS_URL" => self.jwks_url = opt(&value),
+                "JWT_AUDIENCE" => self.jwt_audience = value,
+                "JWT_ISSUER" => self.jwt_issuer = opt(&value),
+                "JWT_TTL_SECS" => self.jwt_ttl_secs = parse(&value, err)?,
+                "SELF_SIGNUP" => self.self_signup = parse_bool(&value, err)?,
+                "API_KEY_PEPPER" => self.api_key_pepper = opt(&value),
+                "DEFAULT_MODEL" => self.default_model = value,
+                "MAX_BODY_BYTES" => self.max_body_bytes = parse(&value, err)?,
+                "MAX_MESSAGE_CHARS" => self.max_message_chars = parse(&value, err)?,
+                "SUMMARY_WINDOW" => self.summary_window = parse(&value, err)?,
+                "CORS_ORIGINS" => self.cors_origins = split_list(&value),
+                "LOG_FORMAT" => {
+                    self.log_format = match value.as_str() {
+                        "text" => LogFormat::Text,
+                        "json" => LogFormat::Json,
+                        _ => return Err(err("expected `text` or `json`".into())),
+                    }
+                }
+                "SHUTDOWN_GRACE_SECS" => self.shutdown_grace_secs = parse(&value, err)?,
+                "REDIS_URL" => self.rate_limit.redis_url = opt(&value),
+                "RATE_LIMIT_ENABLED" => self.rate_limit.enabled = parse_bool(&value, err)?,
+                "TRUSTED_PROXIES" => self.rate_limit.trusted_proxies = split_list(&value),
+                "RATE_LIMIT_GENERATION_PER_MINUTE" => {
+                    self.rate_limit.generation.per_minute = parse(&value, err)?
+                }
+                "RATE_LIMIT_CHAT_PER_MINUTE" => {
+                    self.rate_limit.chat.per_minute = parse(&value, err)?
+                }
+                "RATE_LIMIT_GENERAL_PER_MINUTE" => {
+                    self.rate_limit.general.per_minute = parse(&value, err)?
+                }
+                "RATE_LIMIT_SDK_CHAT_PER_MINUTE" => {
+                    self.rate_limit.sdk_chat.per_minute = parse(&value, err)?
+                }
+                "RATE_LIMIT_SDK_GENERAL_PER_MINUTE" => {
+                    self.rate_limit.sdk_general.per_minute = parse(&value, err)?
+                }
+                other => {
+                    if let Some(rest) = other.strip_prefix("PROVIDER_") {
+                        self.apply_provider_env(rest, value, err)?;
+                    }
+                    // Unknown FOIL_* variables are ignored: the test harness and tools use some.
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_provider_env(
+        &mut self,
+        rest: &str,
+        value: String,
+        err: impl Fn(String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        const FIELDS: [&str; 3] = ["_BASE_URL", "_API_KEY", "_KIND"];
+        let Some(field) = FIELDS.iter().find(|f| rest.ends_with(*f)) else {
+            return Err(err(
+                "expected FOIL_PROVIDER_<NAME>_BASE_URL, _API_KEY or _KIND".into(),
+            ));
+        };
+        let name = rest[..rest.len() - field.len()].to_ascii_lowercase();
+        if name.is_empty() {
+            return Err(err("missing provider name".into()));
+        }
+        let provider = self.providers.entry(name).or_default();
+        let value = (!value.is_empty()).then_some(value);
+        match *field {
+            "_BASE_URL" => provider.base_url = value,
+            "_API_KEY" => provider.api_key = value,
+            _ => provider.kind = value,
+        }
+        Ok(())
+    }
+
+    /// The SQLite database file, when the database is SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.trim_start_matches("//");
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    value: &str,
+    err: impl Fn(String) -> ConfigError,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.trim().parse().map_err(|e: T::Err| err(e.to_string()))
+}
+
+fn parse_bool(value: &str, err: impl Fn(String) -> ConfigError) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(err("expected true or false".into())),
+    }
+}
+
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The settings, for `foil-server --help`.
+pub const ENV_HELP: &str = "\
+CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
+  FOIL_BIND                         listen address [127.0.0.1:8000]
+  FOIL_DATABASE_URL                 sqlite://PATH or postgres://... [sqlite://foil.db]
+  FOIL_DATABASE_MAX_CONNECTIONS     pool size [16]
+  FOIL_JWT_SECRET                   HS256 secret (Supabase legacy JWT secret); generated for
+                                    development and kept beside the SQLite file when unset
+  FOIL_JWKS_URL                     Supabase JWKS URL (ES256/RS256 signing keys)
+  FOIL_JWT_AUDIENCE                 required aud claim [authenticated]
+  FOIL_JWT_ISSUER                   required iss claim [not checked]
+  FOIL_JWT_TTL_SECS                 lifetime of self-issued tokens [3600]
+  FOIL_SELF_SIGNUP                  serve auth/signup and auth/login [true]
+  FOIL_API_KEY_PEPPER               server secret mixed into API-key hashes [none]
+  FOIL_DEFAULT_MODEL                model when a request names none [offline]
+  FOIL_PROVIDER_<NAME>_BASE_URL     endpoint of provider NAME (openai, anthropic, ollama, custom)
+  FOIL_PROVIDER_<NAME>_API_KEY      operator's own key for NAME, used when a request brings none
+  FOIL_PROVIDER_<NAME>_KIND         protocol of a custom provider: openai or anthropic
+  FOIL_MAX_BODY_BYTES               request body limit [65536]
+  FOIL_MAX_MESSAGE_CHARS            player message limit [2000]
+  FOIL_SUMMARY_WINDOW               messages kept verbatim before summarizing [20]
+  FOIL_CORS_ORIGINS                 comma-separated allowed origins, * for any [CORS off]
+  FOIL_RATE_LIMIT_ENABLED           [true]
+  FOIL_RATE_LIMIT_GENERATION_PER_MINUTE   per IP [10]
+  FOIL_RATE_LIMIT_CHAT_PER_MINUTE         per IP, web chat messages [60]
+  FOIL_RATE_LIMIT_GENERAL_PER_MINUTE      per IP, everything else [120]
+  FOIL_RATE_LIMIT_SDK_CHAT_PER_MINUTE     per API key, SDK messages [30]
+  FOIL_RATE_LIMIT_SDK_GENERAL_PER_MINUTE  per API key, other SDK routes [60]
+  FOIL_TRUSTED_PROXIES              comma-separated proxy IPs/CIDRs whose X-Forwarded-For is used
+  FOIL_REDIS_URL                    share rate limits between instances through Redis
+  FOIL_LOG_FORMAT                   text or json [text]
+  FOIL_SHUTDOWN_GRACE_SECS          graceful-shutdown bound [30]
+  RUST_LOG                          log filter [info]";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn env_overrides_defaults() {
+        let mut c = Config::default();
+        c.apply_env(env(&[
+            ("FOIL_BIND", "0.0.0.0:9000"),
+            ("FOIL_PROVIDER_OPENAI_BASE_URL", "http://127.0.0.1:1/v1"),
+            ("FOIL_PROVIDER_MY_LLAMA_KIND", "openai"),
+            ("FOIL_RATE_LIMIT_SDK_CHAT_PER_MINUTE", "5"),
+            ("FOIL_CORS_ORIGINS", "https://a.example, https://b.example"),
+            ("OTHER", "ignored"),
+        ]))
+        .unwrap();
+        assert_eq!(c.bind.port(), 9000);
+        assert_eq!(
+            c.providers["openai"].base_url.as_deref(),
+            Some("http://127.0.0.1:1/v1")
+        );
+        assert_eq!(c.providers["my_llama"].kind.as_deref(), Some("openai"));
+        assert_eq!(c.rate_limit.sdk_chat.per_minute, 5);
+        assert_eq!(c.cors_origins.len(), 2);
+    }
+
+    #[test]
+    fn bad_env_values_are_reported_with_their_name() {
+        let mut c = Config::default();
+        let e = c
+            .apply_env(env(&[("FOIL_MAX_BODY_BYTES", "lots")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("FOIL_MAX_BODY_BYTES"), "{e}");
+        let e = c
+            .apply_env(env(&[("FOIL_PROVIDER_OPENAI_URL", "x")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("FOIL_PROVIDER_OPENAI_URL"), "{e}");
+    }
+
+    #[test]
+    fn toml_file_is_strict() {
+        let ok: Config =
+            toml::from_str("bind = \"127.0.0.1:1234\"\n[providers.openai]\napi_key = \"k\"")
+                .unwrap();
+        assert_eq!(ok.bind.port(), 1234);
+        assert!(toml::from_str::<Config>("bnd = \"x\"").is_err());
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let mut c = Config::default();
+        c.jwt_secret = Some("super-secret-value".into());
+        c.database_url = "postgres://u:hunter2@db/x".into();
+        let s = format!("{c:?}");
+        assert!(
+            !s.contains("super-secret-value") && !s.contains("hunter2"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn sqlite_path_is_derived_from_the_url() {
+        let mut c = Config::default();
+        assert_eq!(c.sqlite_path(), Some(PathBuf::from("foil.db")));
+        c.database_url = "sqlite:///var/lib/foil/x.db?mode=rwc".into();
+        assert_eq!(c.sqlite_path(), Some(PathBuf::from("/var/lib/foil/x.db")));
+        c.database_url = "postgres://h/db".into();
+        assert_eq!(c.sqlite_path(), None);
+    }
+}

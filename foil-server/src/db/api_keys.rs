@@ -1,0 +1,123 @@
+//! API keys: only their hash is stored; the plaintext exists once, in the creation response.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{get_uuid, Db};
+
+/// A key as its owner sees it in the list (never the key itself).
+#[derive(Debug, Clone)]
+pub struct ApiKeyInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub key_hint: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// What authenticating a key needs.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub key_hash: String,
+    pub revoked: bool,
+}
+
+pub struct NewKey<'a> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: &'a str,
+    pub key_hash: &'a str,
+    pub key_hint: &'a str,
+    pub created_at: &'a str,
+}
+
+pub async fn insert(db: &Db, key: NewKey<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, user_id, name, key_hash, key_hint, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(key.id.to_string())
+    .bind(key.user_id.to_string())
+    .bind(key.name)
+    .bind(key.key_hash)
+    .bind(key.key_hint)
+    .bind(key.created_at)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The caller's active keys, oldest first.
+pub async fn list_active(db: &Db, user_id: Uuid) -> Result<Vec<ApiKeyInfo>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, name, key_hint, created_at, last_used_at FROM api_keys \
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at, id",
+    )
+    .bind(user_id.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ApiKeyInfo {
+                id: get_uuid(row, "id")?,
+                name: row.try_get("name")?,
+                key_hint: row.try_get("key_hint")?,
+                created_at: row.try_get("created_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Revokes one of the caller's active keys; false when there is no such key.
+pub async fn revoke(db: &Db, user_id: Uuid, key_id: Uuid, now: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 \
+         WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(key_id.to_string())
+    .bind(user_id.to_string())
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The key whose hash this is (an indexed lookup).
+pub async fn find_by_hash(db: &Db, key_hash: &str) -> Result<Option<StoredKey>, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT id, user_id, key_hash, revoked_at FROM api_keys WHERE key_hash = $1")
+            .bind(key_hash)
+            .fetch_optional(db.pool())
+            .await?;
+    row.map(|row| {
+        Ok(StoredKey {
+            id: get_uuid(&row, "id")?,
+            user_id: get_uuid(&row, "user_id")?,
+            key_hash: row.try_get("key_hash")?,
+            revoked: row.try_get::<Option<String>, _>("revoked_at")?.is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// Records use of a key, at most once per `stale_before` interval to keep writes rare.
+pub async fn touch(
+    db: &Db,
+    key_id: Uuid,
+    now: &str,
+    stale_before: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE api_keys SET last_used_at = $1 \
+         WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+    )
+    .bind(now)
+    .bind(key_id.to_string())
+    .bind(stale_before)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

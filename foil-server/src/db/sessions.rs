@@ -1,0 +1,601 @@
+//! Chat sessions, their messages, unlocked machines and per-player memory.
+
+use uuid::Uuid;
+
+use super::Db;
+
+/// Whose sessions these are: an API key's account (Game SDK) or a signed-in user (web chat).
+/// Both families share the tables; the scope keeps them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Sdk(Uuid),
+    Web(Uuid),
+}
+
+impl Scope {
+    /// The stored form, `sdk:<uuid>` or `web:<uuid>`.
+    pub fn as_db(&self) -> String {
+        match self {
+            Scope::Sdk(id) => format!("sdk:{id}"),
+            Scope::Web(id) => format!("web:{id}"),
+        }
+    }
+}
+
+/// Moves what anonymous web players did under `user_session_id` to `to_user`: their sessions
+/// (except where `to_user` already has one for the same machine), unlocks and memory.
+/// Returns the number of sessions moved. Sessions of non-anonymous users are never touched.
+pub async fn migrate_anonymous_progress(
+    db: &Db,
+    to_user: Uuid,
+    user_session_id: &str,
+) -> Result<u64, sqlx::Error> {
+    let target = Scope::Web(to_user).as_db();
+    // Source scopes: web scopes of anonymous users, other than the caller.
+    const ANONYMOUS_SOURCES: &str =
+        "scope IN (SELECT 'web:' || id FROM users WHERE is_anonymous = TRUE) \
+         AND scope <> $1 AND user_session_id = $2";
+    let mut tx = db.begin_write().await?;
+    let moved = sqlx::query(&format!(
+        "UPDATE chat_sessions SET scope = $1 WHERE {ANONYMOUS_SOURCES} \
+         AND NOT EXISTS (SELECT 1 FROM chat_sessions mine WHERE mine.scope = $1 \
+           AND mine.persona_id = chat_sessions.persona_id \
+           AND mine.machine_id = chat_sessions.machine_id \
+           AND mine.user_session_id = chat_sessions.user_session_id)"
+    ))
+    .bind(&target)
+    .bind(user_session_id)
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    sqlx::query(&format!(
+        "UPDATE machine_unlocks SET scope = $1 WHERE {ANONYMOUS_SOURCES} \
+         AND NOT EXISTS (SELECT 1 FROM machine_unlocks mine WHERE mine.scope = $1 \
+           AND mine.persona_id = machine_unlocks.persona_id \
+           AND mine.machine_id = machine_unlocks.machine_id \
+           AND mine.user_session_id = machine_unlocks.user_session_id)"
+    ))
+    .bind(&target)
+    .bind(user_session_id)
+    .execute(&mut *tx.tx)
+    .await?;
+    sqlx::query(&format!(
+        "UPDATE player_memory SET scope = $1 WHERE {ANONYMOUS_SOURCES} \
+         AND NOT EXISTS (SELECT 1 FROM player_memory mine WHERE mine.scope = $1 \
+           AND mine.persona_id = player_memory.persona_id \
+           AND mine.user_session_id = player_memory.user_session_id)"
+    ))
+    .bind(&target)
+    .bind(user_session_id)
+    .execute(&mut *tx.tx)
+    .await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// A stored session.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub persona_id: Uuid,
+    pub machine_id: Uuid,
+    pub user_session_id: String,
+    pub player_name: String,
+    pub player_gender: String,
+    pub current_state: String,
+    pub score: i64,
+    pub redirect_count: i64,
+    pub outcome: Option<String>,
+    pub summary: Option<String>,
+    pub summarized_seq: i64,
+    pub started_at: String,
+    pub last_message_at: Option<String>,
+}
+
+const SESSION_COLUMNS: &str = "id, persona_id, machine_id, user_session_id, player_name, \
+    player_gender, current_state, score, redirect_count, outcome, summary, summarized_seq, \
+    started_at, last_message_at";
+
+fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> {
+    use sqlx::Row;
+    Ok(SessionRow {
+        id: super::get_uuid(row, "id")?,
+        persona_id: super::get_uuid(row, "persona_id")?,
+        machine_id: super::get_uuid(row, "machine_id")?,
+        user_session_id: row.try_get("user_session_id")?,
+        player_name: row.try_get("player_name")?,
+        player_gender: row.try_get("player_gender")?,
+        current_state: row.try_get("current_state")?,
+        score: row.try_get("score")?,
+        redirect_count: row.try_get("redirect_count")?,
+        outcome: row.try_get("outcome")?,
+        summary: row.try_get("summary")?,
+        summarized_seq: row.try_get("summarized_seq")?,
+        started_at: row.try_get("started_at")?,
+        last_message_at: row.try_get("last_message_at")?,
+    })
+}
+
+/// The player's session on one machine.
+pub async fn find(
+    db: &Db,
+    scope: Scope,
+    persona_id: Uuid,
+    machine_id: Uuid,
+    user_session_id: &str,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS} FROM chat_sessions \
+         WHERE scope = $1 AND persona_id = $2 AND machine_id = $3 AND user_session_id = $4"
+    ))
+    .bind(scope.as_db())
+    .bind(persona_id.to_string())
+    .bind(machine_id.to_string())
+    .bind(user_session_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// The player's most recently active session with a persona, on any machine.
+pub async fn latest_for_player(
+    db: &Db,
+    scope: Scope,
+    persona_id: Uuid,
+    user_session_id: &str,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS} FROM chat_sessions \
+         WHERE scope = $1 AND persona_id = $2 AND user_session_id = $3 \
+         ORDER BY last_active_at DESC, id LIMIT 1"
+    ))
+    .bind(scope.as_db())
+    .bind(persona_id.to_string())
+    .bind(user_session_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// Every session of the player with a persona: `(machine_id, outcome)`.
+pub async fn player_sessions(
+    db: &Db,
+    scope: Scope,
+    persona_id: Uuid,
+    user_session_id: &str,
+) -> Result<Vec<(Uuid, Option<String>)>, sqlx::Error> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT machine_id, outcome FROM chat_sessions \
+         WHERE scope = $1 AND persona_id = $2 AND user_session_id = $3",
+    )
+    .bind(scope.as_db())
+    .bind(persona_id.to_string())
+    .bind(user_session_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| Ok((super::get_uuid(row, "machine_id")?, row.try_get("outcome")?)))
+        .collect()
+}
+
+/// Machines the player unlocked with this persona.
+pub async fn unlocked_machines(
+    db: &Db,
+    scope: Scope,
+    persona_id: Uuid,
+    user_session_id: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT machine_id FROM machine_unlocks \
+         WHERE scope = $1 AND persona_id = $2 AND user_session_id = $3",
+    )
+    .bind(scope.as_db())
+    .bind(persona_id.to_string())
+    .bind(user_session_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|id| {
+            id.parse().map_err(|e| sqlx::Error::ColumnDecode {
+                index: "machine_id".into(),
+                source: Box::new(e),
+            })
+        })
+        .collect()
+}
+
+/// A stored message.
+#[derive(Debug, Clone)]
+pub struct MessageRow {
+    pub id: Uuid,
+    pub seq: i64,
+    pub role: String,
+    pub content: String,
+    pub state_key_at_time: Option<String>,
+    pub score_at_time: Option<i64>,
+    pub decision: Option<String>,
+    pub follow_up_triggered: bool,
+    pub created_at: String,
+}
+
+/// A session's messages with `seq > after_seq`, oldest first; at most `limit` of the newest.
+pub async fn messages(
+    db: &Db,
+    session_id: Uuid,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT id, seq, role, content, state_key_at_time, score_at_time, decision, \
+         CASE WHEN follow_up_triggered THEN 1 ELSE 0 END AS follow_up_triggered, created_at \
+         FROM chat_messages \
+         WHERE session_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT $3",
+    )
+    .bind(session_id.to_string())
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = rows
+        .iter()
+        .map(|row| {
+            Ok(MessageRow {
+                id: super::get_uuid(row, "id")?,
+                seq: row.try_get("seq")?,
+                role: row.try_get("role")?,
+                content: row.try_get("content")?,
+                state_key_at_time: row.try_get("state_key_at_time")?,
+                score_at_time: row.try_get("score_at_time")?,
+                decision: row.try_get("decision")?,
+                follow_up_triggered: super::get_bool(row, "follow_up_triggered")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    out.reverse();
+    Ok(out)
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub role: &'static str,
+    pub content: String,
+    pub state_key_at_time: Option<String>,
+    pub score_at_time: Option<i64>,
+    pub decision: Option<String>,
+    pub follow_up_triggered: bool,
+}
+
+async fn insert_message(
+    conn: &mut sqlx::AnyConnection,
+    session_id: Uuid,
+    seq: i64,
+    message: &NewMessage,
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO chat_messages (id, session_id, seq, role, content, state_key_at_time, \
+         score_at_time, decision, follow_up_triggered, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .bind(session_id.to_string())
+    .bind(seq)
+    .bind(message.role)
+    .bind(&message.content)
+    .bind(message.state_key_at_time.as_deref())
+    .bind(message.score_at_time)
+    .bind(message.decision.as_deref())
+    .bind(message.follow_up_triggered)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Why a session could not be (re)started or reset.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionWriteError {
+    /// A turn is running on it.
+    #[error("session busy")]
+    Busy,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// A session to start.
+pub struct NewSession<'a> {
+    pub scope: Scope,
+    pub persona_id: Uuid,
+    pub machine_id: Uuid,
+    pub user_session_id: &'a str,
+    pub player_name: &'a str,
+    pub player_gender: &'a str,
+    pub initial_state: &'a str,
+}
+
+/// Starts a session with its greeting — or starts an existing one over (same id, old messages
+/// gone, summary cleared).
+pub async fn start(
+    db: &Db,
+    new: NewSession<'_>,
+    greeting: NewMessage,
+) -> Result<SessionRow, SessionWriteError> {
+    let now = super::now();
+    let mut tx = db.begin_write().await?;
+    let existing: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT id, turn_token, turn_expires_at FROM chat_sessions \
+         WHERE scope = $1 AND persona_id = $2 AND machine_id = $3 AND user_session_id = $4",
+    )
+    .bind(new.scope.as_db())
+    .bind(new.persona_id.to_string())
+    .bind(new.machine_id.to_string())
+    .bind(new.user_session_id)
+    .fetch_optional(&mut *tx.tx)
+    .await?;
+    let id = match existing {
+        Some((_, Some(_), Some(expires))) if expires > now => return Err(SessionWriteError::Busy),
+        Some((id, _, _)) => {
+            sqlx::query("DELETE FROM chat_messages WHERE session_id = $1")
+                .bind(&id)
+                .execute(&mut *tx.tx)
+                .await?;
+            sqlx::query(
+                "UPDATE chat_sessions SET player_name = $1, player_gender = $2, \
+                 current_state = $3, score = 0, redirect_count = 0, outcome = NULL, \
+                 summary = NULL, summarized_seq = 0, turn_token = NULL, turn_expires_at = NULL, \
+                 started_at = $4, last_message_at = $4, last_active_at = $4 WHERE id = $5",
+            )
+            .bind(new.player_name)
+            .bind(new.player_gender)
+            .bind(new.initial_state)
+            .bind(&now)
+            .bind(&id)
+            .execute(&mut *tx.tx)
+            .await?;
+            id
+        }
+        None => {
+            let id = Uuid::new_v4().to_string();
+            sqlx::query(
+                "INSERT INTO chat_sessions (id, scope, persona_id, machine_id, user_session_id, \
+                 player_name, player_gender, current_state, started_at, last_message_at, \
+                 last_active_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
+            )
+            .bind(&id)
+            .bind(new.scope.as_db())
+            .bind(new.persona_id.to_string())
+            .bind(new.machine_id.to_string())
+            .bind(new.user_session_id)
+            .bind(new.player_name)
+            .bind(new.player_gender)
+            .bind(new.initial_state)
+            .bind(&now)
+            .execute(&mut *tx.tx)
+            .await?;
+            id
+        }
+    };
+    let uuid: Uuid = id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    insert_message(&mut tx.tx, uuid, 1, &greeting, &now).await?;
+    tx.commit().await?;
+    Ok(SessionRow {
+        id: uuid,
+        persona_id: new.persona_id,
+        machine_id: new.machine_id,
+        user_session_id: new.user_session_id.to_string(),
+        player_name: new.player_name.to_string(),
+        player_gender: new.player_gender.to_string(),
+        current_state: new.initial_state.to_string(),
+        score: 0,
+        redirect_count: 0,
+        outcome: None,
+        summary: None,
+        summarized_seq: 0,
+        started_at: now.clone(),
+        last_message_at: Some(now),
+    })
+}
+
+/// Claims a session for one turn. False when another turn holds it (and its claim has not
+/// lapsed: a claim left by a crashed process expires at `expires_at`).
+pub async fn claim_turn(
+    db: &Db,
+    session_id: Uuid,
+    token: &str,
+    expires_at: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = super::now();
+    let done = sqlx::query(
+        "UPDATE chat_sessions SET turn_token = $1, turn_expires_at = $2 \
+         WHERE id = $3 AND (turn_token IS NULL OR turn_expires_at < $4)",
+    )
+    .bind(token)
+    .bind(expires_at)
+    .bind(session_id.to_string())
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives up a claim without changing the session (the turn failed or was cancelled).
+pub async fn release_turn(db: &Db, session_id: Uuid, token: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE chat_sessions SET turn_token = NULL, turn_expires_at = NULL \
+         WHERE id = $1 AND turn_token = $2",
+    )
+    .bind(session_id.to_string())
+    .bind(token)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Everything one turn writes, applied atomically.
+pub struct TurnCommit<'a> {
+    pub scope: Scope,
+    pub session: &'a SessionRow,
+    pub token: &'a str,
+    pub player_message: NewMessage,
+    pub reply: NewMessage,
+    pub current_state: &'a str,
+    pub score: i64,
+    pub redirect_count: i64,
+    pub outcome: Option<&'a str>,
+    pub unlocked: &'a [Uuid],
+    /// New per-player memory `(variables JSON, memories JSON)`, when the session ended.
+    pub memory: Option<(String, String)>,
+}
+
+/// Writes a turn in one transaction, releasing the claim. False (and nothing written) when
+/// the claim was lost, e.g. the session was started over meanwhile.
+pub async fn commit_turn(db: &Db, turn: TurnCommit<'_>) -> Result<bool, sqlx::Error> {
+    let now = super::now();
+    let session_id = turn.session.id.to_string();
+    let mut tx = db.begin_write().await?;
+    let updated = sqlx::query(
+        "UPDATE chat_sessions SET current_state = $1, score = $2, redirect_count = $3, \
+         outcome = $4, last_message_at = $5, last_active_at = $5, turn_token = NULL, \
+         turn_expires_at = NULL WHERE id = $6 AND turn_token = $7",
+    )
+    .bind(turn.current_state)
+    .bind(turn.score)
+    .bind(turn.redirect_count)
+    .bind(turn.outcome)
+    .bind(&now)
+    .bind(&session_id)
+    .bind(turn.token)
+    .execute(&mut *tx.tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let last_seq: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM chat_messages WHERE session_id = $1")
+            .bind(&session_id)
+            .fetch_one(&mut *tx.tx)
+            .await?;
+    insert_message(
+        &mut tx.tx,
+        turn.session.id,
+        last_seq + 1,
+        &turn.player_message,
+        &now,
+    )
+    .await?;
+    insert_message(&mut tx.tx, turn.session.id, last_seq + 2, &turn.reply, &now).await?;
+    for machine_id in turn.unlocked {
+        sqlx::query(
+            "INSERT INTO machine_unlocks (scope, persona_id, user_session_id, machine_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(turn.scope.as_db())
+        .bind(turn.session.persona_id.to_string())
+        .bind(&turn.session.user_session_id)
+        .bind(machine_id.to_string())
+        .bind(&now)
+        .execute(&mut *tx.tx)
+        .await?;
+    }
+    if let Some((variables, memories)) = &turn.memory {
+        sqlx::query(
+            "INSERT INTO player_memory (scope, persona_id, user_session_id, variables, memories, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (scope, persona_id, user_session_id) DO UPDATE SET \
+             variables = excluded.variables, memories = excluded.memories, updated_at = excluded.updated_at",
+        )
+        .bind(turn.scope.as_db())
+        .bind(turn.session.persona_id.to_string())
+        .bind(&turn.session.user_session_id)
+        .bind(variables)
+        .bind(memories)
+        .bind(&now)
+        .execute(&mut *tx.tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The player's memory with a persona: `(variables JSON, memories JSON)`.
+pub async fn memory(
+    db: &Db,
+    scope: Scope,
+    persona_id: Uuid,
+    user_session_id: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT variables, memories FROM player_memory \
+         WHERE scope = $1 AND persona_id = $2 AND user_session_id = $3",
+    )
+    .bind(scope.as_db())
+    .bind(persona_id.to_string())
+    .bind(user_session_id)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Starts a session over at `initial_state` with no messages (`reset`). Same id.
+pub async fn reset(
+    db: &Db,
+    session_id: Uuid,
+    initial_state: &str,
+) -> Result<(), SessionWriteError> {
+    let now = super::now();
+    let mut tx = db.begin_write().await?;
+    let updated = sqlx::query(
+        "UPDATE chat_sessions SET current_state = $1, score = 0, redirect_count = 0, \
+         outcome = NULL, summary = NULL, summarized_seq = 0, last_message_at = $2, \
+         last_active_at = $2 WHERE id = $3 AND (turn_token IS NULL OR turn_expires_at < $2)",
+    )
+    .bind(initial_state)
+    .bind(&now)
+    .bind(session_id.to_string())
+    .execute(&mut *tx.tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(SessionWriteError::Busy);
+    }
+    sqlx::query("DELETE FROM chat_messages WHERE session_id = $1")
+        .bind(session_id.to_string())
+        .execute(&mut *tx.tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Folds messages up to `upto_seq` into the summary, unless another summary got there first.
+pub async fn save_summary(
+    db: &Db,
+    session_id: Uuid,
+    summary: &str,
+    from_seq: i64,
+    upto_seq: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE chat_sessions SET summary = $1, summarized_seq = $2 \
+         WHERE id = $3 AND summarized_seq = $4",
+    )
+    .bind(summary)
+    .bind(upto_seq)
+    .bind(session_id.to_string())
+    .bind(from_seq)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends a session whose state no longer exists in its machine (the creator replaced the
+/// persona): it keeps its history and is marked finished without unlocking anything.
+pub async fn end_stale(db: &Db, session_id: Uuid, outcome: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE chat_sessions SET outcome = $1 WHERE id = $2 AND outcome IS NULL")
+        .bind(outcome)
+        .bind(session_id.to_string())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

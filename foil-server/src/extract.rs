@@ -1,0 +1,128 @@
+//! Request extractors whose failures are [`ApiError`]s (400/413 with the documented body)
+//! instead of axum's plain-text rejections.
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// A JSON body. The body limit yields 413; malformed JSON, a missing field or a wrong type
+/// yields 400 naming the field. The `Content-Type` is not enforced: the body must be JSON
+/// whatever the header says.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// The raw body (for documents parsed by the handler), with the size limit mapped to 413.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        read_body(req, state).await.map(RawBody)
+    }
+}
+
+/// The raw body, with the size limit mapped to 413.
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let limit = req
+        .extensions()
+        .get::<BodyLimit>()
+        .map(|l| l.0)
+        .unwrap_or(usize::MAX);
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::bad_request("invalid_body", "The request body could not be read")
+        }
+    })
+}
+
+/// Parses JSON, naming the path of the first problem.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "A JSON request body is required",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if path.is_empty() || path == "." {
+            format!("Invalid JSON body: {inner}")
+        } else {
+            format!("Invalid JSON body at `{path}`: {inner}")
+        };
+        ApiError::bad_request("invalid_body", message)
+    })
+}
+
+/// The configured body limit, made visible to [`ApiJson`] for its 413 message.
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Query parameters; a bad value is a 400 naming it.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::bad_request("invalid_query", format!("{}", e.body_text())))
+    }
+}
+
+/// A single UUID path parameter; anything else is a 400.
+pub struct UuidPath(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for UuidPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad_request("invalid_id", "Invalid id in path"))?;
+        parse_uuid("id", &raw).map(UuidPath)
+    }
+}
+
+/// Parses a UUID given by the caller, naming the parameter on failure.
+pub fn parse_uuid(name: &str, raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw.trim())
+        .map_err(|_| ApiError::bad_request("invalid_id", format!("`{name}` must be a UUID")))
+}
+
+/// A required string field: present, not blank, at most `max` characters.
+pub fn require_text(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "missing_field",
+            format!("`{name}` is required"),
+        ));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::bad_request(
+            "field_too_long",
+            format!("`{name}` must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}

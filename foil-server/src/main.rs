@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    foil_server::cli::main()
+}

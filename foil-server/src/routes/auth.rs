@@ -1,0 +1,234 @@
+//! Identity routes (api.md §2.1): self-hosted sign-up and login, `me`, and moving an anonymous
+//! player's web-chat progress to their new account.
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::app::ApiContext;
+use crate::auth::extract::AuthUser;
+use crate::auth::password;
+use crate::db::{self, users::User};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{require_text, ApiJson};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// The caller's account.
+#[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq)]
+pub struct UserInfo {
+    pub id: Uuid,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+}
+
+impl From<User> for UserInfo {
+    fn from(u: User) -> Self {
+        UserInfo {
+            id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+        }
+    }
+}
+
+/// A token for a self-hosted account.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    pub user: UserInfo,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateProgressRequest {
+    /// The `user_session_id` the anonymous player used.
+    pub old_session_id: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct MigrateProgressResponse {
+    pub migrated_sessions: u64,
+}
+
+const MIN_PASSWORD_CHARS: usize = 8;
+const MAX_PASSWORD_CHARS: usize = 1024;
+const MAX_EMAIL_CHARS: usize = 254;
+const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+fn check_email(email: &str) -> ApiResult<String> {
+    require_text("email", email, MAX_EMAIL_CHARS)?;
+    let email = db::users::normalize_email(email);
+    let valid = email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.chars().any(char::is_whitespace);
+    if !valid {
+        return Err(ApiError::bad_request(
+            "invalid_email",
+            "`email` is not a valid email address",
+        ));
+    }
+    Ok(email)
+}
+
+fn self_signup_enabled(ctx: &ApiContext) -> ApiResult<()> {
+    if ctx.config.self_signup {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(
+            "self_signup_disabled",
+            "Self-hosted sign-up is disabled on this server",
+        ))
+    }
+}
+
+fn token_for(ctx: &ApiContext, user: User) -> ApiResult<TokenResponse> {
+    let email = user.email.clone().unwrap_or_default();
+    let issued = ctx
+        .jwt
+        .issue(user.id, &email, user.display_name.as_deref())
+        .map_err(ApiError::internal)?;
+    Ok(TokenResponse {
+        access_token: issued.access_token,
+        token_type: "bearer".into(),
+        expires_in: issued.expires_in,
+        user: user.into(),
+    })
+}
+
+/// Argon2 is deliberately slow: run it off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// Creates a self-hosted account and signs it in.
+#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 400, body = foil_types::wire::ErrorBody),
+        (status = 409, description = "email already registered", body = foil_types::wire::ErrorBody),
+    ))]
+async fn signup(
+    State(ctx): State<ApiContext>,
+    ApiJson(body): ApiJson<SignupRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    self_signup_enabled(&ctx)?;
+    let email = check_email(&body.email)?;
+    let chars = body.password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return Err(ApiError::bad_request(
+            "invalid_password",
+            format!("`password` must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    let display_name = match body.display_name.as_deref().map(str::trim) {
+        Some(name) if !name.is_empty() => {
+            require_text("display_name", name, MAX_DISPLAY_NAME_CHARS)?;
+            name.to_string()
+        }
+        _ => email.split('@').next().unwrap_or_default().to_string(),
+    };
+    let password = body.password;
+    let hash = blocking(move || password::hash_password(&password))
+        .await?
+        .map_err(ApiError::internal)?;
+    let user = db::users::create_local(&ctx.db, &email, &display_name, &hash)
+        .await
+        .map_err(|e| match e {
+            db::users::CreateUserError::EmailTaken => {
+                ApiError::conflict("email_taken", "An account with this email already exists")
+            }
+            db::users::CreateUserError::Db(e) => e.into(),
+        })?;
+    tracing::info!(user_id = %user.id, "self-hosted account created");
+    Ok(Json(token_for(&ctx, user)?))
+}
+
+/// Signs in to a self-hosted account.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "wrong email or password", body = foil_types::wire::ErrorBody),
+    ))]
+async fn login(
+    State(ctx): State<ApiContext>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    self_signup_enabled(&ctx)?;
+    require_text("email", &body.email, MAX_EMAIL_CHARS)?;
+    require_text("password", &body.password, MAX_PASSWORD_CHARS)?;
+    let email = db::users::normalize_email(&body.email);
+    let found = db::users::find_local_by_email(&ctx.db, &email).await?;
+    let password = body.password;
+    let user = blocking(move || match found {
+        Some((user, hash)) if password::verify_password(&password, &hash) => Some(user),
+        Some(_) => None,
+        None => {
+            // Same work as a real check, so response time does not reveal which emails exist.
+            password::dummy_verify(&password);
+            None
+        }
+    })
+    .await?
+    .ok_or_else(|| ApiError::unauthorized("invalid_credentials", "Invalid email or password"))?;
+    Ok(Json(token_for(&ctx, user)?))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("jwt" = [])),
+    responses((status = 200, body = UserInfo), (status = 401, body = foil_types::wire::ErrorBody)))]
+async fn me(AuthUser(user): AuthUser) -> Json<UserInfo> {
+    Json(user.into())
+}
+
+/// Moves the web-chat progress an anonymous player made under `old_session_id` to the caller.
+/// Sessions of non-anonymous users are never moved; sessions the caller already has for the
+/// same machine stay where they are.
+#[utoipa::path(post, path = "/api/v1/auth/migrate-progress", tag = "auth", security(("jwt" = [])),
+    request_body = MigrateProgressRequest,
+    responses((status = 200, body = MigrateProgressResponse), (status = 401, body = foil_types::wire::ErrorBody)))]
+async fn migrate_progress(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    ApiJson(body): ApiJson<MigrateProgressRequest>,
+) -> ApiResult<Json<MigrateProgressResponse>> {
+    require_text("old_session_id", &body.old_session_id, 128)?;
+    let migrated =
+        db::sessions::migrate_anonymous_progress(&ctx.db, user.id, &body.old_session_id).await?;
+    Ok(Json(MigrateProgressResponse {
+        migrated_sessions: migrated,
+    }))
+}
+
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(me))
+        .routes(routes!(migrate_progress))
+}

@@ -1,0 +1,81 @@
+//! Operational routes: liveness, readiness, Prometheus metrics, and the API reference.
+//! None of them is rate limited or needs auth.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_scalar::Scalar;
+
+use crate::app::ApiContext;
+use crate::error::ApiError;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+}
+
+/// Process is alive.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// The database is reachable.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses(
+    (status = 200, body = Health),
+    (status = 503, description = "database unavailable", body = foil_types::wire::ErrorBody),
+))]
+async fn readyz(State(ctx): State<ApiContext>) -> Result<Json<Health>, ApiError> {
+    ctx.db.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::Unavailable
+    })?;
+    Ok(Json(Health { status: "ready" }))
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
+async fn metrics(State(ctx): State<ApiContext>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        ctx.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The documented operational routes.
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
+/// `/openapi.json` and the browsable reference at `/docs`.
+pub fn docs_router(openapi: utoipa::openapi::OpenApi) -> Router {
+    let json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    let page = Scalar::new(openapi).to_html();
+    Router::new()
+        .route(
+            "/openapi.json",
+            get(move || {
+                let json = json.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        (*json).clone(),
+                    )
+                }
+            }),
+        )
+        .route("/docs", get(move || async move { Html(page.clone()) }))
+}
