@@ -90,6 +90,11 @@ impl ApiContext {
         })
     }
 
+    /// The time limit of one LLM call (for streams: the first byte and each gap).
+    pub fn llm_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.llm_timeout_secs.max(1))
+    }
+
     /// Records a user seen in a valid token (first sight creates the row).
     pub async fn remember_user(&self, user: &User) -> Result<(), ApiError> {
         if self.seen_users.get(&user.id).as_deref() == Some(&user.is_anonymous) {

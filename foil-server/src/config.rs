@@ -43,6 +43,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Longest accepted player message, in characters.
     pub max_message_chars: usize,
+    /// Time limit of one LLM call, in seconds (for streams: first byte and each gap).
+    pub llm_timeout_secs: u64,
     /// Messages kept verbatim in prompts; older ones are folded into the session summary.
     pub summary_window: usize,
     /// Origins allowed by CORS; empty means CORS is off. `*` allows any origin.
@@ -94,6 +96,7 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             max_message_chars: 2000,
             summary_window: 20,
+            llm_timeout_secs: 60,
             cors_origins: Vec::new(),
             rate_limit: RateLimitConfig::default(),
             log_format: LogFormat::Text,
@@ -198,6 +201,7 @@ impl Config {
                 "MAX_BODY_BYTES" => self.max_body_bytes = parse(&value, err)?,
                 "MAX_MESSAGE_CHARS" => self.max_message_chars = parse(&value, err)?,
                 "SUMMARY_WINDOW" => self.summary_window = parse(&value, err)?,
+                "LLM_TIMEOUT_SECS" => self.llm_timeout_secs = parse(&value, err)?,
                 "CORS_ORIGINS" => self.cors_origins = split_list(&value),
                 "LOG_FORMAT" => {
                     self.log_format = match value.as_str() {
@@ -319,6 +323,7 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_MAX_BODY_BYTES               request body limit [65536]
   FOIL_MAX_MESSAGE_CHARS            player message limit [2000]
   FOIL_SUMMARY_WINDOW               messages kept verbatim before summarizing [20]
+  FOIL_LLM_TIMEOUT_SECS             time limit of one LLM call [60]
   FOIL_CORS_ORIGINS                 comma-separated allowed origins, * for any [CORS off]
   FOIL_RATE_LIMIT_ENABLED           [true]
   FOIL_RATE_LIMIT_GENERATION_PER_MINUTE   per IP [10]
@@ -389,9 +394,11 @@ mod tests {
 
     #[test]
     fn debug_redacts_secrets() {
-        let mut c = Config::default();
-        c.jwt_secret = Some("super-secret-value".into());
-        c.database_url = "postgres://u:hunter2@db/x".into();
+        let c = Config {
+            jwt_secret: Some("super-secret-value".into()),
+            database_url: "postgres://u:hunter2@db/x".into(),
+            ..Config::default()
+        };
         let s = format!("{c:?}");
         assert!(
             !s.contains("super-secret-value") && !s.contains("hunter2"),

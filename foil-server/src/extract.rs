@@ -86,7 +86,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| ApiError::bad_request("invalid_query", format!("{}", e.body_text())))
+            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
     }
 }
 

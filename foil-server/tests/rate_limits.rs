@@ -34,21 +34,21 @@ async fn general_limit_is_per_ip_with_exact_429(backend: Backend) {
     };
     for _ in 0..3 {
         let res = app
-            .send(TestRequest::get("/api/v1/personas").from_ip("10.0.0.1"))
+            .send(TestRequest::get("/api/v1/personas").with_peer("10.0.0.1"))
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     }
     assert_limited(
-        &app.send(TestRequest::get("/api/v1/personas").from_ip("10.0.0.1"))
+        &app.send(TestRequest::get("/api/v1/personas").with_peer("10.0.0.1"))
             .await,
     );
     // Another client is unaffected; health checks are never limited.
     let other = app
-        .send(TestRequest::get("/api/v1/personas").from_ip("10.0.0.2"))
+        .send(TestRequest::get("/api/v1/personas").with_peer("10.0.0.2"))
         .await;
     assert_eq!(other.status, StatusCode::OK);
     let health = app
-        .send(TestRequest::get("/healthz").from_ip("10.0.0.1"))
+        .send(TestRequest::get("/healthz").with_peer("10.0.0.1"))
         .await;
     assert_eq!(health.status, StatusCode::OK);
 }
@@ -92,7 +92,7 @@ async fn failed_api_key_auth_counts_per_ip(backend: Backend) {
             .send(
                 TestRequest::get("/api/v1/sdk/personas")
                     .api_key(bad)
-                    .from_ip("10.1.1.1"),
+                    .with_peer("10.1.1.1"),
             )
             .await;
         res.assert_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
@@ -101,7 +101,7 @@ async fn failed_api_key_auth_counts_per_ip(backend: Backend) {
         &app.send(
             TestRequest::get("/api/v1/sdk/personas")
                 .api_key(bad)
-                .from_ip("10.1.1.1"),
+                .with_peer("10.1.1.1"),
         )
         .await,
     );
@@ -118,7 +118,7 @@ async fn forwarded_for_is_trusted_only_from_proxies(backend: Backend) {
     };
     let via_proxy = |client: &str| {
         TestRequest::get("/api/v1/personas")
-            .from_ip("10.9.0.5")
+            .with_peer("10.9.0.5")
             .header("x-forwarded-for", client)
     };
     // Behind the trusted proxy, each client has its own bucket.
@@ -134,7 +134,7 @@ async fn forwarded_for_is_trusted_only_from_proxies(backend: Backend) {
     // From an untrusted peer the header is ignored: the peer itself is limited.
     let spoof = |client: &str| {
         TestRequest::get("/api/v1/personas")
-            .from_ip("198.51.100.7")
+            .with_peer("198.51.100.7")
             .header("x-forwarded-for", client)
     };
     assert_eq!(app.send(spoof("203.0.113.50")).await.status, StatusCode::OK);

@@ -245,10 +245,14 @@ impl JwtVerifier {
         validation.leeway = self.config.leeway_secs.min(60);
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
         validation.set_audience(&[self.config.audience.as_str()]);
-        if let Some(issuer) = &self.config.issuer {
-            validation.set_issuer(&[issuer.as_str()]);
+        match &self.config.issuer {
+            // jsonwebtoken checks `iss` only when present unless it is required.
+            Some(issuer) => {
+                validation.set_issuer(&[issuer.as_str()]);
+                validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+            }
+            None => validation.set_required_spec_claims(&["exp", "sub", "aud"]),
         }
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| JwtError::Invalid(format!("{:?}", e.kind())))?;

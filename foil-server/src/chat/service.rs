@@ -235,6 +235,7 @@ pub async fn init_session(
     let greeting = steps::reply(
         &ctx.llm,
         &selection.response,
+        ctx.llm_timeout(),
         &ReplyContext {
             persona: &persona.document.persona,
             machine,
@@ -327,7 +328,12 @@ pub async fn send_message(
     let prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
     let reply_ctx = prepared.reply_context();
     let (reply, extracted) = tokio::join!(
-        steps::reply(&ctx.llm, &prepared.selection.response, &reply_ctx),
+        steps::reply(
+            &ctx.llm,
+            &prepared.selection.response,
+            ctx.llm_timeout(),
+            &reply_ctx
+        ),
         prepared.extract_variables()
     );
     prepared.commit(reply?, extracted).await
@@ -350,6 +356,7 @@ pub async fn send_message_stream(
     let mut deltas = steps::reply_stream(
         &ctx.llm,
         &prepared.selection.response,
+        ctx.llm_timeout(),
         &prepared.reply_context(),
     )
     .await?;
@@ -584,7 +591,7 @@ pub async fn validate_llm_key(
             .map(foil_llm::Secret::new);
         route.key(key.as_ref())?;
         ctx.llm
-            .validate_key(&route, key.as_ref(), steps::EVAL_TIMEOUT)
+            .validate_key(&route, key.as_ref(), ctx.llm_timeout())
             .await
     }
     .await

@@ -1,6 +1,7 @@
 //! The LLM steps of a turn (personas.md §2): evaluate, respond, summarize, extract. Each
 //! builds its prompt with `foil-engine`, then either calls the step's provider or — for the
-//! built-in `offline` provider — answers locally and deterministically.
+//! built-in `offline` provider — answers locally and deterministically. Every call takes the
+//! configured `llm_timeout_secs`; for streams it bounds the first byte and each gap.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,11 +16,6 @@ use foil_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, StructuredOutput};
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::llm::{Step, StepLlm};
-
-/// Per-step time limits. For streams the limit applies to the first byte and to each gap.
-pub const EVAL_TIMEOUT: Duration = Duration::from_secs(30);
-pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
-pub const SUMMARY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Most tokens a reply may use.
 const MAX_REPLY_TOKENS: u32 = 600;
@@ -41,6 +37,7 @@ fn to_llm(messages: Vec<PromptMessage>) -> Vec<ChatMessage> {
 pub async fn evaluate(
     llm: &LlmClient,
     step: &StepLlm,
+    timeout: Duration,
     ctx: &EvalContext<'_>,
 ) -> Result<Decision, LlmError> {
     let state_key = ctx.state.state_key.as_str();
@@ -55,7 +52,7 @@ pub async fn evaluate(
             .with_structured(StructuredOutput::new("evaluation", eval_json_schema()))
             .with_step(Step::Eval.as_str());
         let answer = llm
-            .complete(&step.route, step.key.as_ref(), &request, EVAL_TIMEOUT)
+            .complete(&step.route, step.key.as_ref(), &request, timeout)
             .await?;
         match parse_eval_answer(ctx.machine, state_key, &answer) {
             Ok(decision) => return Ok(decision),
@@ -89,18 +86,14 @@ fn offline_text(ctx: &ReplyContext<'_>) -> String {
 pub async fn reply(
     llm: &LlmClient,
     step: &StepLlm,
+    timeout: Duration,
     ctx: &ReplyContext<'_>,
 ) -> Result<String, LlmError> {
     if step.is_offline() {
         return Ok(offline_text(ctx));
     }
     let text = llm
-        .complete(
-            &step.route,
-            step.key.as_ref(),
-            &reply_request(ctx),
-            RESPONSE_TIMEOUT,
-        )
+        .complete(&step.route, step.key.as_ref(), &reply_request(ctx), timeout)
         .await?;
     Ok(text.trim().to_string())
 }
@@ -110,6 +103,7 @@ pub async fn reply(
 pub async fn reply_stream(
     llm: &LlmClient,
     step: &StepLlm,
+    timeout: Duration,
     ctx: &ReplyContext<'_>,
 ) -> Result<BoxStream<'static, Result<String, LlmError>>, LlmError> {
     if step.is_offline() {
@@ -129,12 +123,7 @@ pub async fn reply_stream(
         return Ok(stream::iter(pieces).boxed());
     }
     let stream = llm
-        .stream(
-            &step.route,
-            step.key.as_ref(),
-            &reply_request(ctx),
-            RESPONSE_TIMEOUT,
-        )
+        .stream(&step.route, step.key.as_ref(), &reply_request(ctx), timeout)
         .await?;
     Ok(stream.boxed())
 }
@@ -143,6 +132,7 @@ pub async fn reply_stream(
 pub async fn summarize(
     llm: &LlmClient,
     step: &StepLlm,
+    timeout: Duration,
     ctx: &SummaryContext<'_>,
 ) -> Result<String, LlmError> {
     if step.is_offline() {
@@ -157,7 +147,7 @@ pub async fn summarize(
         .with_max_tokens(500)
         .with_step(Step::Summarization.as_str());
     let text = llm
-        .complete(&step.route, step.key.as_ref(), &request, SUMMARY_TIMEOUT)
+        .complete(&step.route, step.key.as_ref(), &request, timeout)
         .await?;
     Ok(text.trim().to_string())
 }
@@ -167,6 +157,7 @@ pub async fn summarize(
 pub async fn extract(
     llm: &LlmClient,
     step: &StepLlm,
+    timeout: Duration,
     ctx: &ExtractionContext<'_>,
 ) -> Result<BTreeMap<String, String>, LlmError> {
     if ctx.machine.output_variables.is_empty() {
@@ -184,7 +175,7 @@ pub async fn extract(
         ))
         .with_step(Step::Summarization.as_str());
     let text = llm
-        .complete(&step.route, step.key.as_ref(), &request, SUMMARY_TIMEOUT)
+        .complete(&step.route, step.key.as_ref(), &request, timeout)
         .await?;
     Ok(
         parse_extraction(ctx.machine, &text).unwrap_or_else(|problem| {

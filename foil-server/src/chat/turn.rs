@@ -198,7 +198,7 @@ pub async fn prepare(
         recent: &recent,
         player_message: &player_message,
     };
-    let decision = steps::evaluate(&ctx.llm, &selection.eval, &eval_ctx).await?;
+    let decision = steps::evaluate(&ctx.llm, &selection.eval, ctx.llm_timeout(), &eval_ctx).await?;
     let before = SessionState {
         current_state: session.current_state.clone(),
         score: session.score,
@@ -333,7 +333,14 @@ impl PreparedTurn {
             summary: self.session.summary.as_deref(),
             messages: &conversation,
         };
-        match steps::extract(&self.ctx.llm, &self.selection.summarization, &ctx).await {
+        match steps::extract(
+            &self.ctx.llm,
+            &self.selection.summarization,
+            self.ctx.llm_timeout(),
+            &ctx,
+        )
+        .await
+        {
             Ok(values) => values,
             Err(e) => {
                 // Variables are a bonus; a failed extraction must not lose the turn.
@@ -478,7 +485,14 @@ fn spawn_summary(
             previous_summary: session.summary.as_deref(),
             messages: &messages,
         };
-        match steps::summarize(&ctx.llm, &selection.summarization, &summary_ctx).await {
+        match steps::summarize(
+            &ctx.llm,
+            &selection.summarization,
+            ctx.llm_timeout(),
+            &summary_ctx,
+        )
+        .await
+        {
             Ok(summary) => {
                 if let Err(e) = sessions::save_summary(
                     &ctx.db,

@@ -88,8 +88,10 @@ impl TestApp {
             .with_env_filter("info,foil_server=debug")
             .with_test_writer()
             .try_init();
-        let mut config = Config::default();
-        config.jwt_secret = Some(JWT_SECRET.into());
+        let mut config = Config {
+            jwt_secret: Some(JWT_SECRET.into()),
+            ..Config::default()
+        };
         // Generous limits so functional tests never trip them; rate-limit tests lower them.
         for limit in [
             &mut config.rate_limit.general,
@@ -284,7 +286,7 @@ impl TestRequest {
         self.body = Some(body.into());
         self
     }
-    pub fn from_ip(mut self, ip: &str) -> Self {
+    pub fn with_peer(mut self, ip: &str) -> Self {
         self.peer = SocketAddr::new(ip.parse().unwrap(), 40000);
         self
     }
