@@ -244,6 +244,7 @@ pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
         .merge(routes::web_chat::general_router())
         .layer(per_ip(Category::General));
     let web_chat = routes::web_chat::chat_router().layer(per_ip(Category::Chat));
+    let generation = routes::creator::router().layer(per_ip(Category::Generation));
     let sdk_general = OpenApiRouter::new()
         .merge(routes::sdk::general_router())
         .merge(routes::sdk_chat::general_router())
@@ -253,6 +254,7 @@ pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
     OpenApiRouter::with_openapi(routes::openapi_base())
         .merge(general)
         .merge(web_chat)
+        .merge(generation)
         .merge(sdk_general)
         .merge(sdk_chat)
         .merge(routes::ops::router())

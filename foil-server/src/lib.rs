@@ -16,6 +16,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod generate;
 pub mod rate_limit;
 pub mod routes;
 pub mod server;

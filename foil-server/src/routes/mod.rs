@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod creator;
 pub mod ops;
 pub mod personas;
 pub mod sdk;
