@@ -55,9 +55,24 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 async fn secrets_never_reach_database_or_logs() {
     let logs = capture_logs();
     let pepper = "pepper-value-never-logged";
-    let app = TestApp::with_config(Backend::Sqlite, |c| c.api_key_pepper = Some(pepper.into()))
+    let operator_key = "sk-operator-key-never-logged";
+    let mock = foil_mock_llm::MockLlm::start(foil_mock_llm::MockConfig::default())
         .await
-        .expect("sqlite is always available");
+        .unwrap();
+    let base = mock.openai_base_url();
+    let app = TestApp::with_config(Backend::Sqlite, |c| {
+        c.api_key_pepper = Some(pepper.into());
+        c.providers.insert(
+            "openai".into(),
+            foil_server::config::ProviderSettings {
+                base_url: Some(base),
+                api_key: Some(operator_key.into()),
+                ..Default::default()
+            },
+        );
+    })
+    .await
+    .expect("sqlite is always available");
     let password = "my very secret password 123";
 
     let res = app
@@ -94,6 +109,67 @@ async fn secrets_never_reach_database_or_logs() {
         .send(TestRequest::get("/api/v1/sdk/api-keys").bearer(&token))
         .await;
     assert!(!list.text.contains(&key));
+    // A chat through a provider with the caller's LLM key (JSON and stream), one failing call
+    // (the provider rejects the key), and one call on the operator's key.
+    let llm_key = "sk-caller-llm-key-never-stored";
+    let persona = app
+        .save_persona(&token, &sample_persona("Chatty", true))
+        .await;
+    let chat = |path: &str| {
+        TestRequest::post(&format!("/api/v1/sdk/chat/{persona}/{path}"))
+            .api_key(&key)
+            .header("x-llm-model", "openai/gpt-test")
+            .header("x-llm-api-key", llm_key)
+    };
+    let res = app
+        .send(chat("init-session").json(&json!({
+            "user_session_id": "p1", "player_name": "Ada", "player_gender": "female"
+        })))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    for path in ["message", "message/stream"] {
+        mock.push_reply(foil_mock_llm::Reply::text(
+            r#"{"decision":"redirect","transition_index":null,"reason":"chat"}"#,
+        ));
+        let res = app
+            .send(chat(path).json(&json!({"user_session_id": "p1", "message": "hello there"})))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        assert!(!res.text.contains(llm_key));
+    }
+    mock.push_reply(foil_mock_llm::Reply::fault(
+        foil_mock_llm::Fault::unauthorized(),
+    ));
+    let res = app
+        .send(chat("message").json(&json!({"user_session_id": "p1", "message": "hello again"})))
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text);
+    assert!(!res.text.contains(llm_key));
+    let seen: Vec<_> = mock
+        .requests()
+        .iter()
+        .filter_map(|r| r.bearer_token().map(String::from))
+        .collect();
+    assert!(
+        seen.iter().all(|k| k == llm_key),
+        "the caller's key was used: {seen:?}"
+    );
+    let res = app
+        .send(
+            TestRequest::post(&format!("/api/v1/sdk/chat/{persona}/init-session"))
+                .api_key(&key)
+                .header("x-llm-model", "openai/gpt-test")
+                .json(
+                    &json!({"user_session_id": "p2", "player_name": "Bo", "player_gender": "male"}),
+                ),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(
+        mock.last_request().unwrap().bearer_token(),
+        Some(operator_key)
+    );
+
     let bad_key = "pk_live_ffffffffffffffffffffffffffffffff";
     let res = app
         .send(TestRequest::get("/api/v1/sdk/personas").api_key(bad_key))
@@ -119,6 +195,8 @@ async fn secrets_never_reach_database_or_logs() {
         ("JWT secret", common::JWT_SECRET),
         ("pepper", pepper),
         ("access token", token.as_str()),
+        ("caller's LLM key", llm_key),
+        ("operator's LLM key", operator_key),
     ];
     for (what, secret) in secrets {
         assert!(!contains(&db, secret), "{what} found in the database file");
