@@ -202,7 +202,8 @@ async fn record_metrics(request: Request, next: Next) -> Response {
 
 /// The full application: API routes, their rate limits, and the cross-cutting layers.
 pub fn router(ctx: ApiContext) -> Router {
-    let (api, openapi) = api_router(ctx.clone()).split_for_parts();
+    let (api, mut openapi) = api_router(ctx.clone()).split_for_parts();
+    routes::document_common_responses(&mut openapi);
     let x_request_id = HeaderName::from_static("x-request-id");
     let limit = ctx.config.max_body_bytes;
     api.merge(routes::ops::docs_router(openapi))

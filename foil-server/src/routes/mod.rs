@@ -53,6 +53,61 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Adds the error responses every operation can give, so each handler documents only its
+/// own: 400 (malformed input), 401 (operations with security), 429 (API routes), 500 and 503.
+pub fn document_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::Operation;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let response = |description: &str, schema: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name(schema)))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let operations: [&mut Option<Operation>; 4] = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let responses = &mut operation.responses.responses;
+            let mut add = |status: &str, description: &str, schema: &str| {
+                responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| response(description, schema));
+            };
+            if path.starts_with("/api/") {
+                add("400", "Malformed input", "ErrorBody");
+                add("429", "Rate limited (with Retry-After)", "RateLimitBody");
+                if secured {
+                    add("401", "Missing or invalid credentials", "ErrorBody");
+                }
+            }
+            add(
+                "500",
+                "Internal error (details are logged, never sent)",
+                "ErrorBody",
+            );
+            add(
+                "503",
+                "Database unavailable (with Retry-After)",
+                "ErrorBody",
+            );
+        }
+    }
+}
+
 /// The document every route adds itself to.
 pub fn openapi_base() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();

@@ -13,7 +13,7 @@ use crate::auth::extract::SdkAccount;
 use crate::chat::service;
 use crate::db::{self, personas::Listing};
 use crate::error::ApiResult;
-use crate::extract::ApiJson;
+use crate::extract::{parse_json, RawBody};
 
 /// Most personas one account's key lists; far above any real game.
 const MAX_SDK_PERSONAS: i64 = 1000;
@@ -62,9 +62,15 @@ async fn validate_llm_key(
     State(ctx): State<ApiContext>,
     _account: SdkAccount,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<ValidateLlmKeyRequest>,
-) -> Json<ValidateLlmKeyResult> {
-    Json(service::validate_llm_key(&ctx, &headers, body).await)
+    RawBody(body): RawBody,
+) -> ApiResult<Json<ValidateLlmKeyResult>> {
+    // The body is optional: no body means no model (the header's or the default is used).
+    let body: ValidateLlmKeyRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ValidateLlmKeyRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    Ok(Json(service::validate_llm_key(&ctx, &headers, body).await))
 }
 
 /// SDK routes in the "SDK General" rate-limit category.

@@ -267,7 +267,6 @@ pub struct MachineLink {
     pub condition_type: LinkConditionType,
     /// A string outcome or a number, depending on `condition_type`.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub condition_value: Option<serde_json::Value>,
     /// The game may move the player straight on to the unlocked machine.
     #[serde(default)]
