@@ -19,6 +19,8 @@ pub struct Config {
     pub database_url: String,
     /// Maximum database connections in the pool.
     pub database_max_connections: u32,
+    /// How long a request waits for a database connection before answering 503.
+    pub database_timeout_secs: u64,
     /// HS256 secret shared with Supabase (its legacy JWT secret) and used for self-issued tokens.
     /// When absent, a development secret is generated once and kept beside the SQLite database.
     pub jwt_secret: Option<String>,
@@ -84,6 +86,7 @@ impl Default for Config {
             bind: "127.0.0.1:8000".parse().expect("valid default address"),
             database_url: "sqlite://foil.db".into(),
             database_max_connections: 16,
+            database_timeout_secs: 5,
             jwt_secret: None,
             jwks_url: None,
             jwt_audience: "authenticated".into(),
@@ -190,6 +193,7 @@ impl Config {
                 "BIND" => self.bind = value.parse().map_err(|e| err(format!("{e}")))?,
                 "DATABASE_URL" => self.database_url = value,
                 "DATABASE_MAX_CONNECTIONS" => self.database_max_connections = parse(&value, err)?,
+                "DATABASE_TIMEOUT_SECS" => self.database_timeout_secs = parse(&value, err)?,
                 "JWT_SECRET" => self.jwt_secret = opt(&value),
                 "JWKS_URL" => self.jwks_url = opt(&value),
                 "JWT_AUDIENCE" => self.jwt_audience = value,
@@ -308,6 +312,7 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_BIND                         listen address [127.0.0.1:8000]
   FOIL_DATABASE_URL                 sqlite://PATH or postgres://... [sqlite://foil.db]
   FOIL_DATABASE_MAX_CONNECTIONS     pool size [16]
+  FOIL_DATABASE_TIMEOUT_SECS        wait for a connection before answering 503 [5]
   FOIL_JWT_SECRET                   HS256 secret (Supabase legacy JWT secret); generated for
                                     development and kept beside the SQLite file when unset
   FOIL_JWKS_URL                     Supabase JWKS URL (ES256/RS256 signing keys)

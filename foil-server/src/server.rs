@@ -75,9 +75,13 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 
 /// Opens and migrates the configured database.
 pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
-    let db = Db::connect(&config.database_url, config.database_max_connections)
-        .await
-        .with_context(|| format!("cannot open {}", redact_url(&config.database_url)))?;
+    let db = Db::connect_with_timeout(
+        &config.database_url,
+        config.database_max_connections,
+        Duration::from_secs(config.database_timeout_secs.max(1)),
+    )
+    .await
+    .with_context(|| format!("cannot open {}", redact_url(&config.database_url)))?;
     db.migrate().await.context("database migration failed")?;
     Ok(db)
 }

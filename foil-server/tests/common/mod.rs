@@ -117,19 +117,45 @@ impl TestApp {
         config.database_url = database_url.clone();
         config.database_max_connections = 5;
         tweak(&mut config);
-        let db = Db::connect(&config.database_url, config.database_max_connections)
-            .await
-            .expect("connect");
+        Some(Self::build(config, backend, database_url, sqlite_file, dir).await)
+    }
+
+    /// An app over an existing, already migrated PostgreSQL database URL.
+    pub async fn with_existing_database(url: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = Config {
+            jwt_secret: Some(JWT_SECRET.into()),
+            database_url: url.to_string(),
+            database_max_connections: 5,
+            ..Config::default()
+        };
+        tweak(&mut config);
+        Self::build(config, Backend::Postgres, url.to_string(), None, None).await
+    }
+
+    async fn build(
+        config: Config,
+        backend: Backend,
+        database_url: String,
+        sqlite_file: Option<std::path::PathBuf>,
+        dir: Option<tempfile::TempDir>,
+    ) -> TestApp {
+        let db = Db::connect_with_timeout(
+            &config.database_url,
+            config.database_max_connections,
+            std::time::Duration::from_secs(config.database_timeout_secs.max(1)),
+        )
+        .await
+        .expect("connect");
         db.migrate().await.expect("migrate");
         let ctx = ApiContext::new(config, db).await.expect("context");
-        Some(TestApp {
+        TestApp {
             router: app::router(ctx.clone()),
             ctx,
             backend,
             database_url,
             sqlite_file,
             _dir: dir,
-        })
+        }
     }
 
     /// Sends one request through the whole router.
