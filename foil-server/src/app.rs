@@ -182,6 +182,16 @@ async fn ip_rate_limit(
     }
 }
 
+/// Answers a request shed at the concurrency limit.
+async fn overloaded(err: tower::BoxError) -> ApiError {
+    if err.is::<tower::load_shed::error::Overloaded>() {
+        metrics::counter!("foil_requests_shed_total").increment(1);
+        ApiError::Overloaded
+    } else {
+        ApiError::internal(anyhow::anyhow!("middleware error: {err}"))
+    }
+}
+
 /// Request count and latency by route and status.
 async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -208,6 +218,16 @@ pub fn router(ctx: ApiContext) -> Router {
     let limit = ctx.config.max_body_bytes;
     api.merge(routes::ops::docs_router(openapi))
         .fallback(|| async { ApiError::not_found("not_found", "No such route") })
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+                .load_shed()
+                // Router::layer instantiates a layer per route: the global variant shares one
+                // semaphore, so the cap is server-wide.
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    ctx.config.max_in_flight.max(1),
+                )),
+        )
         .layer(middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::Extension(BodyLimit(limit)))

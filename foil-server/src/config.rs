@@ -49,6 +49,9 @@ pub struct Config {
     pub llm_timeout_secs: u64,
     /// Messages kept verbatim in prompts; older ones are folded into the session summary.
     pub summary_window: usize,
+    /// Most requests served at once; beyond it requests are shed with 503 + Retry-After
+    /// instead of queueing without bound.
+    pub max_in_flight: usize,
     /// Origins allowed by CORS; empty means CORS is off. `*` allows any origin.
     pub cors_origins: Vec<String>,
     /// Rate limits (api.md §6).
@@ -100,6 +103,7 @@ impl Default for Config {
             max_message_chars: 2000,
             summary_window: 20,
             llm_timeout_secs: 60,
+            max_in_flight: 10_000,
             cors_origins: Vec::new(),
             rate_limit: RateLimitConfig::default(),
             log_format: LogFormat::Text,
@@ -207,6 +211,7 @@ impl Config {
                 "SUMMARY_WINDOW" => self.summary_window = parse(&value, err)?,
                 "LLM_TIMEOUT_SECS" => self.llm_timeout_secs = parse(&value, err)?,
                 "CORS_ORIGINS" => self.cors_origins = split_list(&value),
+                "MAX_IN_FLIGHT" => self.max_in_flight = parse(&value, err)?,
                 "LOG_FORMAT" => {
                     self.log_format = match value.as_str() {
                         "text" => LogFormat::Text,
@@ -330,6 +335,7 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_SUMMARY_WINDOW               messages kept verbatim before summarizing [20]
   FOIL_LLM_TIMEOUT_SECS             time limit of one LLM call [60]
   FOIL_CORS_ORIGINS                 comma-separated allowed origins, * for any [CORS off]
+  FOIL_MAX_IN_FLIGHT                requests served at once before shedding with 503 [10000]
   FOIL_RATE_LIMIT_ENABLED           [true]
   FOIL_RATE_LIMIT_GENERATION_PER_MINUTE   per IP [10]
   FOIL_RATE_LIMIT_CHAT_PER_MINUTE         per IP, web chat messages [60]

@@ -56,6 +56,9 @@ pub enum ApiError {
     /// 503: the database cannot be reached.
     #[error("the database is unavailable")]
     Unavailable,
+    /// 503: more requests in flight than the server accepts (`max_in_flight`); shed at once.
+    #[error("The server is at capacity. Please retry shortly.")]
+    Overloaded,
     /// 500: a bug. The cause is logged, never sent.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
@@ -140,7 +143,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Upstream { status, .. } => *status,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -157,6 +160,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unavailable => "database_unavailable",
+            ApiError::Overloaded => "overloaded",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -176,6 +180,7 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::Upstream { retry_after, .. } => *retry_after,
             ApiError::Unavailable => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            ApiError::Overloaded => Some(1),
             _ => None,
         };
         let (message, details) = match self {
