@@ -47,6 +47,9 @@ pub struct ApiContext {
     /// Users already recorded, with their anonymous flag, so a JWT request writes to the
     /// database only on first sight or when the flag changes.
     seen_users: Arc<DashMap<Uuid, bool>>,
+    /// When this process last recorded each API key's use (`last_used_at`), so a busy key
+    /// costs one database write a minute instead of one per request.
+    pub(crate) key_touched: Arc<DashMap<Uuid, std::time::Instant>>,
 }
 
 /// Bound on [`ApiContext::seen_users`]; past it the cache starts over.
@@ -87,6 +90,7 @@ impl ApiContext {
             llm,
             metrics: metrics_handle(),
             seen_users: Arc::new(DashMap::new()),
+            key_touched: Arc::new(DashMap::new()),
         })
     }
 
@@ -176,7 +180,7 @@ async fn ip_rate_limit(
     next: Next,
 ) -> Response {
     let ip = client_ip_of(&ctx, &request);
-    match ctx.limiter.check(category, &ip.to_string()).await {
+    match ctx.limiter.check_ip(category, ip).await {
         Ok(()) => next.run(request).await,
         Err(limited) => limited.into_response(),
     }

@@ -157,6 +157,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("invalid value for {var}: {message}")]
     Env { var: String, message: String },
+    #[error(transparent)]
+    RateLimit(#[from] crate::rate_limit::RateLimitConfigError),
 }
 
 impl Config {
@@ -176,6 +178,7 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(std::env::vars())?;
+        config.rate_limit.validate()?;
         Ok(config)
     }
 
@@ -223,6 +226,11 @@ impl Config {
                 "REDIS_URL" => self.rate_limit.redis_url = opt(&value),
                 "RATE_LIMIT_ENABLED" => self.rate_limit.enabled = parse_bool(&value, err)?,
                 "TRUSTED_PROXIES" => self.rate_limit.trusted_proxies = split_list(&value),
+                "RATE_LIMIT_MAX_TRACKED_KEYS" => {
+                    self.rate_limit.max_tracked_keys = parse(&value, err)?
+                }
+                "REDIS_KEY_PREFIX" => self.rate_limit.redis_key_prefix = value,
+                "REDIS_TIMEOUT_MS" => self.rate_limit.redis_timeout_ms = parse(&value, err)?,
                 "RATE_LIMIT_GENERATION_PER_MINUTE" => {
                     self.rate_limit.generation.per_minute = parse(&value, err)?
                 }
@@ -343,7 +351,10 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_RATE_LIMIT_SDK_CHAT_PER_MINUTE     per API key, SDK messages [30]
   FOIL_RATE_LIMIT_SDK_GENERAL_PER_MINUTE  per API key, other SDK routes [60]
   FOIL_TRUSTED_PROXIES              comma-separated proxy IPs/CIDRs whose X-Forwarded-For is used
+  FOIL_RATE_LIMIT_MAX_TRACKED_KEYS  keys remembered per category in memory [100000]
   FOIL_REDIS_URL                    share rate limits between instances through Redis
+  FOIL_REDIS_KEY_PREFIX             prefix of the rate-limit keys in Redis [foil:rl]
+  FOIL_REDIS_TIMEOUT_MS             wait for Redis before deciding in memory [250]
   FOIL_LOG_FORMAT                   text or json [text]
   FOIL_SHUTDOWN_GRACE_SECS          graceful-shutdown bound [30]
   RUST_LOG                          log filter [info]";

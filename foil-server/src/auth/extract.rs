@@ -109,6 +109,9 @@ impl<S: Send + Sync> FromRequestParts<S> for SdkAccount {
 /// How often `last_used_at` is refreshed at most, so a busy key does not write on every call.
 const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
 
+/// Bound on [`ApiContext::key_touched`]; past it the memory starts over.
+const TOUCHED_KEYS_CAPACITY: usize = 100_000;
+
 /// Middleware for SDK routes: authenticates `X-API-Key`, then rate-limits per key in
 /// `category`. A request that fails authentication counts against the per-IP General limit,
 /// so key guessing is throttled too.
@@ -121,7 +124,7 @@ pub async fn sdk_auth(
         Ok(account) => account,
         Err(err) => {
             let ip = client_ip_of(&ctx, &request);
-            if let Err(limited) = ctx.limiter.check(Category::General, &ip.to_string()).await {
+            if let Err(limited) = ctx.limiter.check_ip(Category::General, ip).await {
                 return limited.into_response();
             }
             return err.into_response();
@@ -150,17 +153,30 @@ async fn check_api_key(ctx: &ApiContext, headers: &HeaderMap) -> Result<SdkAccou
         .await?
         .filter(|stored| !stored.revoked && ctx.key_hasher.matches(key, &stored.key_hash))
         .ok_or_else(ApiError::invalid_api_key)?;
-    let now = chrono::Utc::now();
-    let db = ctx.db.clone();
-    // Off the request path: a lost timestamp update is harmless.
-    tokio::spawn(async move {
-        let stale_before = db::format_time(now - LAST_USED_RESOLUTION);
-        if let Err(e) =
-            db::api_keys::touch(&db, stored.id, &db::format_time(now), &stale_before).await
-        {
-            tracing::debug!(error = %e, "could not record API key use");
-        }
-    });
+    // `last_used_at` has a one-minute resolution: skip the write (and the task) when this
+    // process recorded the key's use within that minute.
+    let resolution = LAST_USED_RESOLUTION.to_std().unwrap_or_default();
+    let recent = ctx
+        .key_touched
+        .get(&stored.id)
+        .is_some_and(|at| at.elapsed() < resolution);
+    if !recent {
+        let now = chrono::Utc::now();
+        let (db, touched) = (ctx.db.clone(), ctx.key_touched.clone());
+        // Off the request path: a lost timestamp update is harmless.
+        tokio::spawn(async move {
+            let stale_before = db::format_time(now - LAST_USED_RESOLUTION);
+            match db::api_keys::touch(&db, stored.id, &db::format_time(now), &stale_before).await {
+                Ok(()) => {
+                    if touched.len() >= TOUCHED_KEYS_CAPACITY {
+                        touched.clear();
+                    }
+                    touched.insert(stored.id, std::time::Instant::now());
+                }
+                Err(e) => tracing::debug!(error = %e, "could not record API key use"),
+            }
+        });
+    }
     Ok(SdkAccount {
         user_id: stored.user_id,
         key_id: stored.id,
