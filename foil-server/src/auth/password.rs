@@ -1,62 +1,191 @@
-//! Argon2id password hashing for self-hosted identity.
+//! Argon2id password hashing for self-hosted identity (api.md §2.1).
+//!
+//! Hashes are PHC strings (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), so the parameters travel
+//! with each hash: verification uses the stored parameters, and raising them later only affects
+//! new hashes.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-/// Hashing failed (only on invalid parameters; never because of the password).
+/// Memory cost in KiB. With [`T_COST`] and [`P_COST`] this is OWASP's recommended minimum for
+/// Argon2id (19 MiB, 2 passes, 1 lane): tens of milliseconds per hash on one core.
+const M_COST_KIB: u32 = 19 * 1024;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+
+// Stored hashes asking for more than this are treated as corrupt instead of being run: verifying
+// runs the cost a hash names, and an absurd memory cost would be an allocation of that size.
+const MAX_M_COST_KIB: u32 = 256 * 1024;
+const MAX_T_COST: u32 = 16;
+const MAX_P_COST: u32 = 16;
+
+/// Argon2's default output length, which [`hash_password`] uses.
+const OUTPUT_LEN: usize = 32;
+/// Salt of [`dummy_verify`]'s computation: only the work matters, not the value. Same length
+/// as the random salts of real hashes.
+const DUMMY_SALT: &[u8; 16] = b"foil-dummy-salt!";
+
+/// Hashing failed. Only invalid parameters cause this, never the password; the message never
+/// contains the password.
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
 pub struct PasswordError(String);
 
-/// Argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("static Argon2 parameters are valid");
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, Some(OUTPUT_LEN))
+        .expect("static Argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes a password into a PHC string (`$argon2id$...`) with a random salt.
+/// Hashes a password with Argon2id and a fresh random salt into a PHC string.
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
     let salt = SaltString::generate(&mut OsRng);
     argon2()
         .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
+        .map(|hash| hash.to_string())
         .map_err(|e| PasswordError(e.to_string()))
 }
 
-/// Whether `password` matches the PHC string; false for a malformed hash.
+/// Whether `password` matches the PHC string `phc`. False for a malformed hash, an algorithm
+/// other than Argon2, or parameters beyond sane bounds; never panics.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
-        .unwrap_or(false)
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    match Params::try_from(&hash) {
+        Ok(params) if within_limits(&params) => {}
+        _ => return false,
+    }
+    // The comparison of the outputs inside is constant-time.
+    argon2().verify_password(password.as_bytes(), &hash).is_ok()
 }
 
-/// Spends the time of one real verification, for logins of unknown emails, so response times
-/// do not reveal which accounts exist.
+fn within_limits(params: &Params) -> bool {
+    params.m_cost() <= MAX_M_COST_KIB
+        && params.t_cost() <= MAX_T_COST
+        && params.p_cost() <= MAX_P_COST
+}
+
+/// Does the work of one [`verify_password`] against a hash made by [`hash_password`], and
+/// discards it. Call it when a login names an unknown email, so that response times do not
+/// reveal which accounts exist.
 pub fn dummy_verify(password: &str) {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let hash = DUMMY.get_or_init(|| hash_password("dummy password").unwrap_or_default());
-    let _ = verify_password(password, hash);
+    std::hint::black_box(dummy_hash(password));
+}
+
+fn dummy_hash(password: &str) -> Option<[u8; OUTPUT_LEN]> {
+    let mut out = [0u8; OUTPUT_LEN];
+    argon2()
+        .hash_password_into(password.as_bytes(), DUMMY_SALT, &mut out)
+        .ok()
+        .map(|()| out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn roundtrip_and_wrong_password() {
-        let hash = hash_password("correct horse").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(!hash.contains("correct horse"));
-        assert!(verify_password("correct horse", &hash));
-        assert!(!verify_password("wrong horse", &hash));
-        assert_ne!(hash, hash_password("correct horse").unwrap(), "salted");
+    /// A real PHC hash with custom (cheap) parameters.
+    fn hash_with(params: Params, password: &str) -> String {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string()
     }
 
     #[test]
-    fn malformed_hash_never_verifies() {
-        assert!(!verify_password("x", ""));
-        assert!(!verify_password("x", "$argon2id$garbage"));
-        dummy_verify("anything");
+    fn roundtrip_wrong_password_and_salting() {
+        for password in ["correct horse battery staple", "", "pässwörd 🔑"] {
+            let hash = hash_password(password).unwrap();
+            assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+            assert!(verify_password(password, &hash), "{password:?}");
+            assert!(!verify_password(&format!("{password}x"), &hash));
+            assert_ne!(hash, hash_password(password).unwrap(), "random salt");
+        }
+        let hash = hash_password("correct horse").unwrap();
+        assert!(!hash.contains("correct horse"));
+        assert!(!verify_password("Correct horse", &hash));
+        assert!(!verify_password("correct hors", &hash));
+    }
+
+    #[test]
+    fn hashes_carry_the_owasp_parameters() {
+        let hash = hash_password("pw").unwrap();
+        let params = Params::try_from(&PasswordHash::new(&hash).unwrap()).unwrap();
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (19 * 1024, 2, 1)
+        );
+        assert_eq!(PasswordHash::new(&hash).unwrap().hash.unwrap().len(), 32);
+    }
+
+    #[test]
+    fn malformed_or_foreign_hashes_never_verify() {
+        let good = hash_password("pw").unwrap();
+        let mut flipped = good.clone();
+        // Change the last character of the hash part to another valid base64 character.
+        let last = flipped.pop().unwrap();
+        flipped.push(if last == 'A' { 'B' } else { 'A' });
+        let without_hash = good.rsplit_once('$').unwrap().0.to_string();
+        for bad in [
+            "",
+            "pw",
+            "garbage",
+            "$argon2id$",
+            "$argon2id$v=19$m=19456,t=2,p=1$",
+            &good[..good.len() - 10],
+            &flipped,
+            &without_hash,
+            // Valid PHC syntax, not Argon2.
+            "$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        ] {
+            assert!(!verify_password("pw", bad), "{bad:?}");
+        }
+        assert!(
+            verify_password("pw", &good),
+            "the untouched hash still verifies"
+        );
+    }
+
+    #[test]
+    fn stored_parameters_are_used_within_bounds() {
+        // An older, weaker hash still verifies: the parameters come from the hash.
+        let legacy = hash_with(Params::new(8, 1, 1, None).unwrap(), "pw");
+        assert!(verify_password("pw", &legacy));
+        assert!(!verify_password("other", &legacy));
+        // At the bounds it verifies; one step beyond, the hash is refused unrun.
+        assert!(verify_password(
+            "pw",
+            &hash_with(Params::new(8, MAX_T_COST, 1, None).unwrap(), "pw")
+        ));
+        assert!(!verify_password(
+            "pw",
+            &hash_with(Params::new(8, MAX_T_COST + 1, 1, None).unwrap(), "pw")
+        ));
+        let lanes = MAX_P_COST + 1;
+        assert!(!verify_password(
+            "pw",
+            &hash_with(Params::new(8 * lanes, 1, lanes, None).unwrap(), "pw")
+        ));
+        // Too costly to run in a test; checked on the parameters alone.
+        assert!(within_limits(
+            &Params::new(MAX_M_COST_KIB, 1, 1, None).unwrap()
+        ));
+        assert!(!within_limits(
+            &Params::new(MAX_M_COST_KIB + 1, 1, 1, None).unwrap()
+        ));
+    }
+
+    #[test]
+    fn dummy_verify_does_the_work_of_a_real_verification() {
+        // Same output as a real hash of the password with the dummy salt: the whole Argon2id
+        // computation, with the parameters real hashes get, is run.
+        let salt = SaltString::encode_b64(DUMMY_SALT).unwrap();
+        let real = argon2().hash_password(b"some password", &salt).unwrap();
+        let dummy = dummy_hash("some password").expect("dummy hash computed");
+        assert_eq!(real.hash.unwrap().as_bytes(), dummy.as_slice());
+        assert_ne!(dummy_hash("another password"), Some(dummy));
+        dummy_verify("some password");
     }
 }

@@ -132,6 +132,21 @@ impl TestApp {
         Self::build(config, Backend::Postgres, url.to_string(), None, None).await
     }
 
+    /// A second server instance over this app's database (same configuration, adjusted by
+    /// `tweak`), as when several instances share one database.
+    pub async fn second_instance(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.ctx.config.as_ref().clone();
+        tweak(&mut config);
+        Self::build(
+            config,
+            self.backend,
+            self.database_url.clone(),
+            self.sqlite_file.clone(),
+            None,
+        )
+        .await
+    }
+
     async fn build(
         config: Config,
         backend: Backend,
@@ -160,6 +175,21 @@ impl TestApp {
 
     /// Sends one request through the whole router.
     pub async fn send(&self, req: TestRequest) -> TestResponse {
+        let response = self.open(req).await;
+        let status = response.status;
+        let headers = response.headers.clone();
+        let bytes = response.body.collect().await.expect("body").to_bytes();
+        TestResponse {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// Sends one request and returns as soon as the response head is there: the body is read
+    /// frame by frame (see [`OpenResponse::next_event`]) and may be dropped mid-way, like a
+    /// client that disconnects.
+    pub async fn open(&self, req: TestRequest) -> OpenResponse {
         let mut builder = Request::builder().method(req.method).uri(&req.path);
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -179,18 +209,11 @@ impl TestApp {
             .oneshot(request)
             .await
             .expect("router is infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        TestResponse {
-            status,
-            headers,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
+        OpenResponse {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.into_body(),
+            buffer: String::new(),
         }
     }
 
@@ -397,4 +420,96 @@ pub fn sample_persona(name: &str, published: bool) -> Value {
             ]
         }]
     })
+}
+
+/// A response whose body has not been read yet.
+pub struct OpenResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Body,
+    buffer: String,
+}
+
+/// One server-sent event: `event: NAME` and its one-line JSON `data`.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub event: String,
+    pub data: Value,
+}
+
+/// Parses one SSE frame (without its blank-line terminator), asserting the exact api.md §5
+/// layout: `event: NAME\ndata: ONE-LINE-JSON`.
+#[track_caller]
+pub fn parse_sse_frame(frame: &str) -> SseEvent {
+    let lines: Vec<&str> = frame.split('\n').collect();
+    assert_eq!(lines.len(), 2, "a frame is two lines: {frame:?}");
+    let event = lines[0]
+        .strip_prefix("event: ")
+        .unwrap_or_else(|| panic!("frame does not start with `event: `: {frame:?}"));
+    assert!(
+        !event.is_empty() && event.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+        "bad event name in {frame:?}"
+    );
+    let data = lines[1]
+        .strip_prefix("data: ")
+        .unwrap_or_else(|| panic!("second line is not `data: `: {frame:?}"));
+    let data: Value =
+        serde_json::from_str(data).unwrap_or_else(|e| panic!("data is not JSON ({e}): {frame:?}"));
+    SseEvent {
+        event: event.to_string(),
+        data,
+    }
+}
+
+/// Parses a whole SSE body: every frame is exactly `event: NAME\ndata: ONE-LINE-JSON\n\n`
+/// and nothing else is there.
+#[track_caller]
+pub fn parse_sse(text: &str) -> Vec<SseEvent> {
+    assert!(
+        text.is_empty() || text.ends_with("\n\n"),
+        "the body does not end with a complete frame: {text:?}"
+    );
+    text.split_terminator("\n\n").map(parse_sse_frame).collect()
+}
+
+impl OpenResponse {
+    /// The next complete SSE frame, or `None` at the end of the body. Panics after 10 s
+    /// without one (a hung stream is a failure, not a wait).
+    pub async fn next_event(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                return Some(parse_sse_frame(&frame[..end]));
+            }
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), self.body.frame())
+                .await
+                .expect("no SSE frame within 10 s");
+            match frame {
+                None => {
+                    assert!(
+                        self.buffer.is_empty(),
+                        "the body ended inside a frame: {:?}",
+                        self.buffer
+                    );
+                    return None;
+                }
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.buffer
+                            .push_str(std::str::from_utf8(&data).expect("UTF-8"));
+                    }
+                }
+                Some(Err(e)) => panic!("body error: {e}"),
+            }
+        }
+    }
+
+    /// Every remaining event, to the end of the body.
+    pub async fn rest(&mut self) -> Vec<SseEvent> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next_event().await {
+            events.push(event);
+        }
+        events
+    }
 }
