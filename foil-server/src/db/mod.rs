@@ -131,8 +131,16 @@ impl Db {
             DbKind::Sqlite => Some(self.sqlite_writer.lock().await),
             DbKind::Postgres => None,
         };
+        let tx = match self.kind {
+            // IMMEDIATE takes SQLite's write lock at BEGIN, where the busy timeout applies. A
+            // deferred transaction that reads first and writes later is answered SQLITE_BUSY at
+            // once (no busy wait: "database is locked") whenever another connection is in the
+            // middle of an autocommit write such as `claim_turn` or an API key's `touch`.
+            DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            DbKind::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTx {
-            tx: self.pool.begin().await?,
+            tx,
             _writer: writer,
         })
     }
