@@ -1,0 +1,363 @@
+//! Test support: a real `foil-server` on loopback (SQLite in a temporary directory, the demo
+//! personas of `examples/personas` imported and published, an API key made), optionally with
+//! `foil-mock-llm` as its `openai` provider; plus tiny scripted HTTP servers.
+//!
+//! Each server runs on its own runtime thread, so synchronous tests (the C ABI) and async
+//! tests can both use it. Shared by the `foil-client`, `foil-ffi-tests` and `foil-godot` tests
+//! (included by path).
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+
+use foil_mock_llm::{MockConfig, MockLlm};
+use foil_server::config::{Config, ProviderSettings};
+use tokio::sync::oneshot;
+
+/// A running server; dropping it shuts the server down.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// A valid API key of the demo account.
+    pub api_key: String,
+    /// `(id, name)` of every imported persona.
+    pub personas: Vec<(String, String)>,
+    /// The mock provider, when started with one (configured as provider `openai`).
+    pub mock: Option<MockLlm>,
+    /// Where the playthroughs live.
+    pub examples: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// A server with the offline provider only.
+    pub fn start() -> TestServer {
+        Self::start_with(None)
+    }
+
+    /// A server whose `openai` provider is a mock started with `mock` (send
+    /// `X-LLM-Model: openai/gpt-test` and any `X-LLM-API-Key` to use it).
+    pub fn start_with(mock: Option<MockConfig>) -> TestServer {
+        // `seed_demo` looks for `examples/personas` in the working directory first (and then
+        // next to the server's sources as they were when it was compiled): run from the
+        // workspace root, whichever test crate this is.
+        let root = workspace_root();
+        std::env::set_current_dir(&root).expect("cd to the workspace root");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("foil.db").display());
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("test-server".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("server runtime");
+                rt.block_on(async move {
+                    let mock = match mock {
+                        Some(m) => Some(MockLlm::start(m).await.expect("mock LLM")),
+                        None => None,
+                    };
+                    let mut config = Config {
+                        jwt_secret: Some(
+                            "test-secret-that-is-long-enough-for-hs256-0123456789".into(),
+                        ),
+                        database_url,
+                        database_max_connections: 4,
+                        shutdown_grace_secs: 1,
+                        ..Config::default()
+                    };
+                    for limit in [
+                        &mut config.rate_limit.general,
+                        &mut config.rate_limit.chat,
+                        &mut config.rate_limit.generation,
+                        &mut config.rate_limit.sdk_chat,
+                        &mut config.rate_limit.sdk_general,
+                    ] {
+                        limit.per_minute = 100_000;
+                    }
+                    if let Some(m) = &mock {
+                        config.providers.insert(
+                            "openai".into(),
+                            ProviderSettings {
+                                base_url: Some(m.openai_base_url()),
+                                ..Default::default()
+                            },
+                        );
+                    }
+                    let db = foil_server::db::Db::connect(
+                        &config.database_url,
+                        config.database_max_connections,
+                    )
+                    .await
+                    .expect("database");
+                    db.migrate().await.expect("migrate");
+                    let ctx = foil_server::app::ApiContext::new(config, db.clone())
+                        .await
+                        .expect("context");
+                    let demo = foil_server::server::seed_demo(&ctx).await.expect("seed");
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("bind");
+                    let addr = listener.local_addr().expect("address");
+                    let personas = demo
+                        .personas
+                        .iter()
+                        .map(|(id, name)| (id.to_string(), name.clone()))
+                        .collect::<Vec<_>>();
+                    ready_tx
+                        .send((addr, demo.api_key.clone(), personas, mock))
+                        .expect("test alive");
+                    foil_server::server::run(listener, ctx, async move {
+                        let _ = shutdown_rx.await;
+                    })
+                    .await
+                    .expect("server ran");
+                    db.close().await;
+                });
+            })
+            .expect("server thread");
+        let (addr, api_key, personas, mock) = ready_rx.recv().expect("server started");
+        TestServer {
+            base_url: format!("http://{addr}"),
+            api_key,
+            personas,
+            mock,
+            examples: root.join("examples/personas"),
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+
+    /// The id of the persona called `name`.
+    pub fn persona_id(&self, name: &str) -> String {
+        self.personas
+            .iter()
+            .find(|(_, n)| n == name)
+            .unwrap_or_else(|| panic!("no persona {name}: {:?}", self.personas))
+            .0
+            .clone()
+    }
+
+    /// The playthroughs of a persona file stem (`examples/personas/playthroughs/STEM.json`):
+    /// `(machine_key, outcome, messages, unlocks)`.
+    pub fn playthroughs(&self, stem: &str) -> Vec<Playthrough> {
+        let path = self
+            .examples
+            .join("playthroughs")
+            .join(format!("{stem}.json"));
+        let text = std::fs::read_to_string(&path).expect("playthroughs");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        value
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|p| Playthrough {
+                machine_key: p["machine_key"].as_str().unwrap().to_string(),
+                outcome: p["outcome"].as_str().unwrap().to_string(),
+                messages: p["messages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.as_str().unwrap().to_string())
+                    .collect(),
+                unlocks: p
+                    .get("unlocks")
+                    .and_then(|u| u.as_array())
+                    .map(|u| u.iter().map(|m| m.as_str().unwrap().to_string()).collect())
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The workspace root: the nearest ancestor of the test crate's directory that holds
+/// `examples/personas` (test crates sit at different depths, e.g. `bindings/godot`).
+pub fn workspace_root() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("examples/personas").is_dir())
+        .expect("crate inside the workspace")
+        .to_path_buf()
+}
+
+/// One scripted conversation of `examples/personas/playthroughs`.
+#[derive(Debug, Clone)]
+pub struct Playthrough {
+    pub machine_key: String,
+    pub outcome: String,
+    pub messages: Vec<String>,
+    pub unlocks: Vec<String>,
+}
+
+/// A tiny HTTP/1.1 server on its own thread that answers each request with the next scripted
+/// `(status, headers, body)` (the last one repeats) and counts requests.
+pub struct ScriptedServer {
+    pub base_url: String,
+    pub count: Arc<AtomicUsize>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// One scripted answer.
+#[derive(Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            headers: vec![("content-type", "application/json".into())],
+            body: body.into(),
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: &str) -> Answer {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+impl ScriptedServer {
+    pub fn start(script: Vec<Answer>) -> ScriptedServer {
+        use axum::response::IntoResponse;
+        assert!(!script.is_empty());
+        let count = Arc::new(AtomicUsize::new(0));
+        let counter = count.clone();
+        let (ready_tx, ready_rx) = mpsc::channel::<SocketAddr>();
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let script = Arc::new(script);
+                let app = axum::Router::new().fallback(move || {
+                    let script = script.clone();
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        let answer = script[n.min(script.len() - 1)].clone();
+                        let mut response = (
+                            axum::http::StatusCode::from_u16(answer.status).unwrap(),
+                            answer.body,
+                        )
+                            .into_response();
+                        for (name, value) in answer.headers {
+                            response.headers_mut().insert(name, value.parse().unwrap());
+                        }
+                        response
+                    }
+                });
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                ready_tx.send(listener.local_addr().unwrap()).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = shutdown_rx.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        let addr = ready_rx.recv().expect("scripted server started");
+        ScriptedServer {
+            base_url: format!("http://{addr}"),
+            count,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn requests(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for ScriptedServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A listener that accepts connections and never answers (nor reads): requests to it hang
+/// until their timeout. Dropping it closes everything.
+pub struct SilentServer {
+    pub base_url: String,
+    accepted: Arc<AtomicUsize>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SilentServer {
+    pub fn start() -> SilentServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !flag.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((socket, _)) => {
+                        held.push(socket);
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+        });
+        SilentServer {
+            base_url: format!("http://{addr}"),
+            accepted,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl SilentServer {
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
