@@ -1,0 +1,86 @@
+//! Test support: the servers shared with the `foil-client` tests (a real `foil-server` on
+//! loopback with the example personas and the `offline` provider; a listener that never
+//! answers), client settings for them, and helpers to collect signals.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use foil_client::ClientConfig;
+use foil_godot::dispatch::{Dispatcher, RequestId, Signal};
+
+#[path = "../../../../foil-client/tests/support/mod.rs"]
+mod shared;
+pub use shared::{SilentServer, TestServer};
+
+/// Client settings for tests: no retries, short timeouts.
+pub trait TestConfig {
+    fn config(&self) -> ClientConfig;
+}
+
+impl TestConfig for TestServer {
+    fn config(&self) -> ClientConfig {
+        ClientConfig {
+            max_retries: 0,
+            timeout: Duration::from_secs(20),
+            ..ClientConfig::new(&self.api_key).with_base_url(&self.base_url)
+        }
+    }
+}
+
+impl TestConfig for SilentServer {
+    fn config(&self) -> ClientConfig {
+        ClientConfig {
+            max_retries: 0,
+            timeout: Duration::from_secs(30),
+            stream_timeout: Duration::from_secs(30),
+            ..ClientConfig::new("pk_live_00000000000000000000000000000000")
+                .with_base_url(&self.base_url)
+        }
+    }
+}
+
+/// A dispatcher configured for `server`.
+pub fn dispatcher(server: &TestServer) -> Dispatcher {
+    let d = Dispatcher::new().expect("runtime");
+    d.configure(server.config()).expect("valid config");
+    d
+}
+
+/// Drains `d` (as a game's frame loop would) until every id in `ids` has its finishing
+/// signal; returns everything drained, in order. Panics after `timeout`.
+pub fn collect_finished(d: &Dispatcher, ids: &[RequestId], timeout: Duration) -> Vec<Signal> {
+    let deadline = Instant::now() + timeout;
+    let mut all: Vec<Signal> = Vec::new();
+    loop {
+        all.extend(d.drain(usize::MAX));
+        let done = ids
+            .iter()
+            .all(|id| all.iter().any(|s| s.request_id() == *id && s.is_final()));
+        if done {
+            return all;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "timed out waiting for {ids:?}; got {all:#?}"
+        );
+        d.wait(left.min(Duration::from_millis(200)));
+    }
+}
+
+/// The signals of one request.
+pub fn of(signals: &[Signal], id: RequestId) -> Vec<Signal> {
+    signals
+        .iter()
+        .filter(|s| s.request_id() == id)
+        .cloned()
+        .collect()
+}
+
+pub fn json(signal: &Signal) -> serde_json::Value {
+    serde_json::from_str(signal.payload()).unwrap_or_else(|e| panic!("not JSON ({e}): {signal:?}"))
+}
+
+pub fn names(signals: &[Signal]) -> Vec<&'static str> {
+    signals.iter().map(Signal::name).collect()
+}
