@@ -1,0 +1,108 @@
+//! Shared by the native-language suites: build `libfoil` once, find the tools (compilers,
+//! valgrind, Mono), and start a real server (the harness of `foil-client/tests/support`).
+//!
+//! A missing tool skips the suite with a printed reason — unless `FOIL_TEST_REQUIRE_SERVICES=1`
+//! (set by `.ci/run`), which turns the skip into a failure.
+#![allow(dead_code)]
+
+#[path = "../../../foil-client/tests/support/mod.rs"]
+pub mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub use support::{workspace_root, TestServer};
+
+/// Whether missing tools must fail the test instead of skipping it.
+pub fn tools_required() -> bool {
+    std::env::var("FOIL_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// The path of `tool` on `PATH`, or `None` after printing why the caller skips (panics
+/// instead when tools are required).
+pub fn require_tool(tool: &str, install_hint: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(tool))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        let reason = format!("`{tool}` is not installed ({install_hint})");
+        assert!(
+            !tools_required(),
+            "{reason}, and FOIL_TEST_REQUIRE_SERVICES=1 makes it mandatory"
+        );
+        eprintln!("SKIP: {reason}");
+    }
+    found
+}
+
+/// The Cargo target directory these tests were built into.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}
+
+/// The directory holding the freshly built `libfoil.so` / `libfoil.a` (debug profile, like the
+/// tests), building it once per test binary with the same cargo that runs the tests.
+pub fn libfoil_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "foil-ffi"])
+            .current_dir(workspace_root())
+            .status()
+            .expect("run cargo build -p foil-ffi");
+        assert!(status.success(), "cargo build -p foil-ffi failed");
+        let dir = target_dir().join("debug");
+        assert!(
+            dir.join("libfoil.so").is_file(),
+            "no libfoil.so in {}",
+            dir.display()
+        );
+        dir
+    })
+}
+
+/// `include/` (foil.h, foil.hpp).
+pub fn include_dir() -> PathBuf {
+    workspace_root().join("include")
+}
+
+/// A fresh scratch directory for build outputs, kept until the value is dropped.
+pub fn scratch_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// Runs `command`, panicking with its full output unless it exits successfully.
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A command for a program linked against `libfoil.so`, finding the library at run time.
+pub fn linked_program(program: &Path) -> Command {
+    let mut command = Command::new(program);
+    command.env("LD_LIBRARY_PATH", libfoil_dir());
+    command
+}
