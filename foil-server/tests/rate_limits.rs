@@ -131,6 +131,16 @@ async fn forwarded_for_is_trusted_only_from_proxies(backend: Backend) {
         StatusCode::OK
     );
     assert_limited(&app.send(via_proxy("203.0.113.1")).await);
+    // IPv6 clients share their /64's bucket; the next /64 has its own.
+    assert_eq!(
+        app.send(via_proxy("2001:db8:0:1::a")).await.status,
+        StatusCode::OK
+    );
+    assert_limited(&app.send(via_proxy("2001:db8:0:1:ffff::b")).await);
+    assert_eq!(
+        app.send(via_proxy("2001:db8:0:2::a")).await.status,
+        StatusCode::OK
+    );
     // From an untrusted peer the header is ignored: the peer itself is limited.
     let spoof = |client: &str| {
         TestRequest::get("/api/v1/personas")

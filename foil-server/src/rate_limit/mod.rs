@@ -342,6 +342,21 @@ impl IntoResponse for RateLimited {
     }
 }
 
+/// The key an address is limited under: see [`RateLimiter::check_ip`].
+struct IpSubject(IpAddr);
+
+impl fmt::Display for IpSubject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => v4.fmt(f),
+            IpAddr::V6(v6) => {
+                let network = u128::from(v6) & !(u128::from(u64::MAX));
+                write!(f, "{}/64", std::net::Ipv6Addr::from(network))
+            }
+        }
+    }
+}
+
 /// The limiter of all five categories; share it behind an `Arc`.
 pub struct RateLimiter {
     enabled: bool,
@@ -412,9 +427,13 @@ impl RateLimiter {
         self.check_key(category, || Key::new(key)).await
     }
 
-    /// [`check`](Self::check) with `ip.to_string()` as the key, without building the string.
+    /// [`check`](Self::check) for a client address, without building a string. An IPv4
+    /// address is its own key; an IPv6 address counts against its /64 network (keyed
+    /// `2001:db8:1:2::/64`), because one subscriber is routinely given a whole /64 and could
+    /// otherwise rotate through 2^64 fresh allowances.
     pub async fn check_ip(&self, category: Category, ip: IpAddr) -> Result<(), RateLimited> {
-        self.check_key(category, || Key::display(ip)).await
+        self.check_key(category, || Key::display(IpSubject(ip)))
+            .await
     }
 
     async fn check_key(
@@ -587,17 +606,36 @@ mod tests {
         assert_eq!(limiter.tracked_keys(Category::General), 2);
         assert_eq!(limiter.tracked_keys(Category::SdkChat), 1);
         assert_eq!(limiter.tracked_keys(Category::Chat), 0);
-        // check_ip and check agree on the key.
-        let ip: IpAddr = "2001:db8::7".parse().unwrap();
+        // check_ip and check agree on the key; an IPv6 address shares its /64's allowance.
+        let ip: IpAddr = "2001:db8:0:7::1".parse().unwrap();
+        let neighbour: IpAddr = "2001:db8:0:7:ffff::9".parse().unwrap();
         assert!(limiter.check_ip(Category::General, ip).await.is_ok());
         assert!(limiter
-            .check(Category::General, "2001:db8::7")
+            .check(Category::General, "2001:db8:0:7::/64")
             .await
             .is_ok());
-        assert!(limiter.check_ip(Category::General, ip).await.is_err());
         assert!(limiter
-            .check_local(Category::General, "2001:db8::7")
+            .check_ip(Category::General, neighbour)
+            .await
             .is_err());
+        assert!(limiter
+            .check_local(Category::General, "2001:db8:0:7::/64")
+            .is_err());
+        let next_network: IpAddr = "2001:db8:0:8::1".parse().unwrap();
+        assert!(limiter
+            .check_ip(Category::General, next_network)
+            .await
+            .is_ok());
+        // IPv4 addresses are their own keys.
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert!(limiter.check_ip(Category::General, v4).await.is_ok());
+        assert!(limiter.check(Category::General, "192.0.2.7").await.is_ok());
+        assert!(limiter.check_ip(Category::General, v4).await.is_err());
+        let v4_neighbour: IpAddr = "192.0.2.8".parse().unwrap();
+        assert!(limiter
+            .check_ip(Category::General, v4_neighbour)
+            .await
+            .is_ok());
     }
 
     #[tokio::test]
