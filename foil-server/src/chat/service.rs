@@ -336,7 +336,13 @@ pub async fn send_message(
         ),
         prepared.extract_variables()
     );
-    prepared.commit(reply?, extracted).await
+    match reply {
+        Ok(reply) => prepared.commit(reply, extracted).await,
+        Err(e) => {
+            prepared.abandon().await;
+            Err(e.into())
+        }
+    }
 }
 
 /// One turn, streamed as SSE (api.md §5). Everything up to and including opening the
@@ -353,57 +359,41 @@ pub async fn send_message_stream(
     body: SendMessageRequest,
 ) -> Result<Response, ApiError> {
     let prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
-    let mut deltas = steps::reply_stream(
+    let opened = steps::reply_stream(
         &ctx.llm,
         &prepared.selection.response,
         ctx.llm_timeout(),
         &prepared.reply_context(),
     )
-    .await?;
+    .await;
+    let mut deltas = match opened {
+        Ok(deltas) => deltas,
+        Err(e) => {
+            prepared.abandon().await;
+            return Err(e.into());
+        }
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(32);
     let active = ActiveStream::start();
     tokio::spawn(async move {
         let _active = active;
-        let metadata = prepared.response(String::new()).metadata();
-        if tx.send(json_event("metadata", &metadata)).await.is_err() {
-            return;
-        }
-        // Output variables are extracted while the reply streams.
-        let mut extraction = Box::pin(prepared.extract_variables());
-        let mut extracted = None;
-        let mut text = String::new();
-        loop {
-            tokio::select! {
-                _ = tx.closed() => {
-                    tracing::info!("client left mid-stream; turn rolled back");
-                    return;
+        let streamed = stream_reply(&prepared, &mut deltas, &tx).await;
+        let (text, extracted) = match streamed {
+            Ok(done) => done,
+            Err(end) => {
+                // Free the session before the player hears of the failure (so a resend is
+                // never busy) and before the provider stream is dropped (cancelling it).
+                prepared.abandon().await;
+                drop(deltas);
+                if let StreamEnd::Failed(message) = end {
+                    let _ = tx
+                        .send(json_event("error", &StreamError { error: message }))
+                        .await;
                 }
-                values = &mut extraction, if extracted.is_none() => extracted = Some(values),
-                piece = deltas.next() => match piece {
-                    Some(Ok(piece)) => {
-                        if piece.is_empty() {
-                            continue;
-                        }
-                        text.push_str(&piece);
-                        if tx.send(json_event("text_delta", &TextDelta { text: piece })).await.is_err() {
-                            return;
-                        }
-                    }
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "reply stream failed; turn rolled back");
-                        let _ = tx.send(json_event("error", &StreamError { error: e.to_string() })).await;
-                        return;
-                    }
-                    None => break,
-                },
+                return;
             }
-        }
-        drop(deltas);
-        let extracted = match extracted {
-            Some(values) => values,
-            None => (&mut extraction).await,
         };
-        drop(extraction);
+        drop(deltas);
         match prepared.commit(text, extracted).await {
             Ok(done) => {
                 let _ = tx.send(json_event("done", &done)).await;
@@ -428,6 +418,60 @@ pub async fn send_message_stream(
         Sse::new(body),
     )
         .into_response())
+}
+
+/// Why a streamed turn stopped before its commit.
+enum StreamEnd {
+    /// The client went away; nobody is left to tell.
+    ClientLeft,
+    /// The provider's stream failed; the client gets this `error` frame.
+    Failed(String),
+}
+
+/// Sends the metadata and forwards the provider's deltas, extracting output variables
+/// meanwhile; returns the whole reply and the variables.
+async fn stream_reply(
+    prepared: &turn::PreparedTurn,
+    deltas: &mut futures_util::stream::BoxStream<'static, Result<String, foil_llm::LlmError>>,
+    tx: &tokio::sync::mpsc::Sender<Event>,
+) -> Result<(String, std::collections::BTreeMap<String, String>), StreamEnd> {
+    let metadata = prepared.response(String::new()).metadata();
+    if tx.send(json_event("metadata", &metadata)).await.is_err() {
+        return Err(StreamEnd::ClientLeft);
+    }
+    let mut extraction = std::pin::pin!(prepared.extract_variables());
+    let mut extracted = None;
+    let mut text = String::new();
+    loop {
+        tokio::select! {
+            _ = tx.closed() => {
+                tracing::info!("client left mid-stream; turn rolled back");
+                return Err(StreamEnd::ClientLeft);
+            }
+            values = &mut extraction, if extracted.is_none() => extracted = Some(values),
+            piece = deltas.next() => match piece {
+                Some(Ok(piece)) => {
+                    if piece.is_empty() {
+                        continue;
+                    }
+                    text.push_str(&piece);
+                    if tx.send(json_event("text_delta", &TextDelta { text: piece })).await.is_err() {
+                        return Err(StreamEnd::ClientLeft);
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "reply stream failed; turn rolled back");
+                    return Err(StreamEnd::Failed(e.to_string()));
+                }
+                None => break,
+            },
+        }
+    }
+    let extracted = match extracted {
+        Some(values) => values,
+        None => extraction.await,
+    };
+    Ok((text, extracted))
 }
 
 fn tokio_stream_from(

@@ -29,8 +29,9 @@ const CLAIM_TTL: chrono::Duration = chrono::Duration::minutes(5);
 /// Most memories of earlier sessions kept per player × persona.
 const MAX_MEMORIES: usize = 10;
 
-/// Releases a turn's claim unless the turn committed — on errors, panics and cancellation
-/// (a dropped request future or stream) alike.
+/// A turn's hold on its session. Failure paths call [`release`](Self::release) and await it,
+/// so the player hears of the failure only once a resend can claim the session; when the turn
+/// is cancelled or panics instead, dropping the claim releases it in the background.
 pub struct TurnClaim {
     ctx: ApiContext,
     session_id: Uuid,
@@ -53,6 +54,12 @@ impl TurnClaim {
             done: false,
         })
     }
+
+    /// Gives the session back without writing anything.
+    pub async fn release(mut self) {
+        self.done = true;
+        release_claim(&self.ctx.db, self.session_id, &self.token).await;
+    }
 }
 
 impl Drop for TurnClaim {
@@ -63,13 +70,15 @@ impl Drop for TurnClaim {
         let db = self.ctx.db.clone();
         let (id, token) = (self.session_id, std::mem::take(&mut self.token));
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                if let Err(e) = sessions::release_turn(&db, id, &token).await {
-                    // The claim lapses by itself after CLAIM_TTL.
-                    tracing::warn!(error = %e, "could not release a turn claim");
-                }
-            });
+            handle.spawn(async move { release_claim(&db, id, &token).await });
         }
+    }
+}
+
+async fn release_claim(db: &crate::db::Db, session_id: Uuid, token: &str) {
+    if let Err(e) = sessions::release_turn(db, session_id, token).await {
+        // The claim lapses by itself after CLAIM_TTL.
+        tracing::warn!(error = %e, "could not release a turn claim");
     }
 }
 
@@ -177,49 +186,60 @@ pub async fn prepare(
         ));
     };
     let claim = TurnClaim::acquire(ctx, session.id).await?;
+    let decided = async {
 
-    let memory = PlayerMemory::load(ctx, scope, persona.id, &session.user_session_id).await?;
-    let vars = memory.template_vars(&persona, &session.player_name, &session.player_gender);
-    let rows = sessions::messages(
-        &ctx.db,
-        session.id,
-        session.summarized_seq,
-        ctx.config.summary_window as i64,
-    )
-    .await?;
-    let recent = prompt_messages(&rows);
+        let memory = PlayerMemory::load(ctx, scope, persona.id, &session.user_session_id).await?;
+        let vars = memory.template_vars(&persona, &session.player_name, &session.player_gender);
+        let rows = sessions::messages(
+            &ctx.db,
+            session.id,
+            session.summarized_seq,
+            ctx.config.summary_window as i64,
+        )
+        .await?;
+        let recent = prompt_messages(&rows);
 
-    let eval_ctx = EvalContext {
-        persona: &persona.document.persona,
-        machine,
-        state,
-        vars: &vars,
-        summary: session.summary.as_deref(),
-        recent: &recent,
-        player_message: &player_message,
-    };
-    let decision = steps::evaluate(&ctx.llm, &selection.eval, ctx.llm_timeout(), &eval_ctx).await?;
-    let before = SessionState {
-        current_state: session.current_state.clone(),
-        score: session.score,
-        redirect_count: session.redirect_count,
-        outcome: None,
-    };
-    let outcome = match apply(machine, &before, decision) {
-        Ok(outcome) => outcome,
-        // Only reachable if the evaluator's validation and the decision table disagree.
-        Err(ApplyError::InvalidDecision(problem)) => {
-            tracing::warn!(%problem, "decision could not be applied; treating the turn as a redirect");
-            apply(machine, &before, Decision::Redirect { index: None })
-                .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?
+        let eval_ctx = EvalContext {
+            persona: &persona.document.persona,
+            machine,
+            state,
+            vars: &vars,
+            summary: session.summary.as_deref(),
+            recent: &recent,
+            player_message: &player_message,
+        };
+        let decision = steps::evaluate(&ctx.llm, &selection.eval, ctx.llm_timeout(), &eval_ctx).await?;
+        let before = SessionState {
+            current_state: session.current_state.clone(),
+            score: session.score,
+            redirect_count: session.redirect_count,
+            outcome: None,
+        };
+        let outcome = match apply(machine, &before, decision) {
+            Ok(outcome) => outcome,
+            // Only reachable if the evaluator's validation and the decision table disagree.
+            Err(ApplyError::InvalidDecision(problem)) => {
+                tracing::warn!(%problem, "decision could not be applied; treating the turn as a redirect");
+                apply(machine, &before, Decision::Redirect { index: None })
+                    .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?
+            }
+            Err(e) => return Err(ApiError::internal(anyhow::anyhow!("{e}"))),
+        };
+        let unlocked = match outcome.session.outcome {
+            Some(result) if outcome.machine_completed => {
+                unlocked_machines(&persona, &machine_key, result, outcome.session.score)
+            }
+            _ => Vec::new(),
+        };
+        Ok::<_, ApiError>((memory, vars, recent, outcome, unlocked))
+    }
+    .await;
+    let (memory, vars, recent, outcome, unlocked) = match decided {
+        Ok(parts) => parts,
+        Err(e) => {
+            claim.release().await;
+            return Err(e);
         }
-        Err(e) => return Err(ApiError::internal(anyhow::anyhow!("{e}"))),
-    };
-    let unlocked = match outcome.session.outcome {
-        Some(result) if outcome.machine_completed => {
-            unlocked_machines(&persona, &machine_key, result, outcome.session.score)
-        }
-        _ => Vec::new(),
     };
     Ok(PreparedTurn {
         ctx: ctx.clone(),
@@ -350,6 +370,11 @@ impl PreparedTurn {
         }
     }
 
+    /// Gives up the turn: nothing is written and the session is free for a resend.
+    pub async fn abandon(self) {
+        self.claim.release().await;
+    }
+
     /// Writes the turn in one transaction and returns the response.
     pub async fn commit(
         mut self,
@@ -401,7 +426,14 @@ impl PreparedTurn {
                 memory,
             },
         )
-        .await?;
+        .await;
+        let committed = match committed {
+            Ok(committed) => committed,
+            Err(e) => {
+                self.claim.release().await;
+                return Err(e.into());
+            }
+        };
         if !committed {
             // The session was started over or reset while this turn ran.
             return Err(busy());
