@@ -325,7 +325,7 @@ pub async fn send_message(
     headers: &HeaderMap,
     body: SendMessageRequest,
 ) -> Result<ChatResponse, ApiError> {
-    let prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
+    let mut prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
     let reply_ctx = prepared.reply_context();
     let (reply, extracted) = tokio::join!(
         steps::reply(
@@ -336,13 +336,8 @@ pub async fn send_message(
         ),
         prepared.extract_variables()
     );
-    match reply {
-        Ok(reply) => prepared.commit(reply, extracted).await,
-        Err(e) => {
-            prepared.abandon().await;
-            Err(e.into())
-        }
-    }
+    let reply = prepared.abandon_on_err(reply).await?;
+    prepared.commit(reply, extracted).await
 }
 
 /// One turn, streamed as SSE (api.md §5). Everything up to and including opening the
@@ -358,7 +353,7 @@ pub async fn send_message_stream(
     headers: &HeaderMap,
     body: SendMessageRequest,
 ) -> Result<Response, ApiError> {
-    let prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
+    let mut prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
     let opened = steps::reply_stream(
         &ctx.llm,
         &prepared.selection.response,
@@ -366,13 +361,7 @@ pub async fn send_message_stream(
         &prepared.reply_context(),
     )
     .await;
-    let mut deltas = match opened {
-        Ok(deltas) => deltas,
-        Err(e) => {
-            prepared.abandon().await;
-            return Err(e.into());
-        }
-    };
+    let mut deltas = prepared.abandon_on_err(opened).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(32);
     let active = ActiveStream::start();
     tokio::spawn(async move {

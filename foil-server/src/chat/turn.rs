@@ -55,10 +55,19 @@ impl TurnClaim {
         })
     }
 
-    /// Gives the session back without writing anything.
-    pub async fn release(mut self) {
-        self.done = true;
-        release_claim(&self.ctx.db, self.session_id, &self.token).await;
+    /// Gives the session back without writing anything (once; later calls do nothing).
+    pub async fn release(&mut self) {
+        if !std::mem::replace(&mut self.done, true) {
+            release_claim(&self.ctx.db, self.session_id, &self.token).await;
+        }
+    }
+
+    /// Passes `result` through, giving the session back first when it is an error.
+    pub async fn release_on_err<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
+        if result.is_err() {
+            self.release().await;
+        }
+        result
     }
 }
 
@@ -185,9 +194,8 @@ pub async fn prepare(
             "This scenario was changed by its creator, so this session has ended; start a new one",
         ));
     };
-    let claim = TurnClaim::acquire(ctx, session.id).await?;
+    let mut claim = TurnClaim::acquire(ctx, session.id).await?;
     let decided = async {
-
         let memory = PlayerMemory::load(ctx, scope, persona.id, &session.user_session_id).await?;
         let vars = memory.template_vars(&persona, &session.player_name, &session.player_gender);
         let rows = sessions::messages(
@@ -234,13 +242,7 @@ pub async fn prepare(
         Ok::<_, ApiError>((memory, vars, recent, outcome, unlocked))
     }
     .await;
-    let (memory, vars, recent, outcome, unlocked) = match decided {
-        Ok(parts) => parts,
-        Err(e) => {
-            claim.release().await;
-            return Err(e);
-        }
-    };
+    let (memory, vars, recent, outcome, unlocked) = claim.release_on_err(decided).await?;
     Ok(PreparedTurn {
         ctx: ctx.clone(),
         scope,
@@ -371,8 +373,13 @@ impl PreparedTurn {
     }
 
     /// Gives up the turn: nothing is written and the session is free for a resend.
-    pub async fn abandon(self) {
+    pub async fn abandon(mut self) {
         self.claim.release().await;
+    }
+
+    /// Passes `result` through, [abandoning](Self::abandon) the turn first when it is an error.
+    pub async fn abandon_on_err<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
+        self.claim.release_on_err(result).await
     }
 
     /// Writes the turn in one transaction and returns the response.
@@ -427,13 +434,7 @@ impl PreparedTurn {
             },
         )
         .await;
-        let committed = match committed {
-            Ok(committed) => committed,
-            Err(e) => {
-                self.claim.release().await;
-                return Err(e.into());
-            }
-        };
+        let committed = self.claim.release_on_err(committed).await?;
         if !committed {
             // The session was started over or reset while this turn ran.
             return Err(busy());
