@@ -176,7 +176,31 @@ pub fn parse_eval_answer(
     state_key: &str,
     text: &str,
 ) -> Result<Decision, String> {
-    EvalAnswer::parse(text)?.to_decision(machine, state_key)
+    parse_evaluation(machine, state_key, text).map(|e| e.decision)
+}
+
+/// A checked evaluator answer: the decision and the evaluator's stated reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// What the state machine does with the player's message.
+    pub decision: Decision,
+    /// Why the evaluator decided so, for the creator's session view (never shown to players).
+    pub reason: Option<String>,
+}
+
+/// [`parse_eval_answer`], keeping the evaluator's `reason` (empty reasons become `None`).
+pub fn parse_evaluation(
+    machine: &Machine,
+    state_key: &str,
+    text: &str,
+) -> Result<Evaluation, String> {
+    let answer = EvalAnswer::parse(text)?;
+    let decision = answer.to_decision(machine, state_key)?;
+    let reason = answer
+        .reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    Ok(Evaluation { decision, reason })
 }
 
 #[cfg(test)]

@@ -65,9 +65,11 @@ mod template;
 mod test_support;
 mod text;
 
-pub use eval::{eval_json_schema, parse_eval_answer, EvalAnswer};
+pub use eval::{eval_json_schema, parse_eval_answer, parse_evaluation, EvalAnswer, Evaluation};
 pub use links::{available_machines, fired_links, is_linked, primary_machine};
-pub use offline::{offline_evaluate, offline_extract, offline_reply, offline_summary};
+pub use offline::{
+    offline_evaluate, offline_evaluation, offline_extract, offline_reply, offline_summary,
+};
 pub use prompts::{
     eval_prompt, extraction_json_schema, extraction_prompt, parse_extraction, reply_prompt,
     summary_prompt, EvalContext, ExtractionContext, PromptMessage, ReplyContext, Role,

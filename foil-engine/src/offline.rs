@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use foil_types::persona::{DecisionType, Machine, Outcome, State};
 
+use crate::eval::Evaluation;
 use crate::prompts::{PromptMessage, Role};
 use crate::session::{candidates, has_follow_up, Decision, Happened};
 use crate::template::{fill_template, TemplateVars};
@@ -75,11 +76,27 @@ fn overlap(condition: &str, message_words: &[String]) -> usize {
 /// decision [`apply`](crate::apply) accepts for a non-terminal state; an unknown state gives
 /// `Redirect { index: None }`.
 pub fn offline_evaluate(machine: &Machine, state_key: &str, player_message: &str) -> Decision {
+    offline_evaluation(machine, state_key, player_message).decision
+}
+
+/// [`offline_evaluate`] with the reason it would give, so sessions played offline explain
+/// their decisions like a model's would.
+pub fn offline_evaluation(machine: &Machine, state_key: &str, player_message: &str) -> Evaluation {
+    let decided = |decision, reason: String| Evaluation {
+        decision,
+        reason: Some(reason),
+    };
     let Some(state) = machine.state(state_key) else {
-        return Decision::Redirect { index: None };
+        return decided(
+            Decision::Redirect { index: None },
+            format!("the state {state_key:?} does not exist"),
+        );
     };
     if player_message.contains(['?', '？']) && has_follow_up(state) {
-        return Decision::FollowUp;
+        return decided(
+            Decision::FollowUp,
+            "the player asked a question and this state has a follow-up condition".into(),
+        );
     }
     let cands = candidates(machine, state_key);
     let message_words = words(player_message);
@@ -92,12 +109,22 @@ pub fn offline_evaluate(machine: &Machine, state_key: &str, player_message: &str
         }
     }
     match best {
-        Some((i, _)) => Decision::for_transition(cands[i].decision_type, i),
-        None => Decision::Redirect {
-            index: cands
-                .iter()
-                .position(|t| t.decision_type == DecisionType::Redirect),
-        },
+        Some((i, words)) => decided(
+            Decision::for_transition(cands[i].decision_type, i),
+            format!(
+                "the message shares {words} word{} with the condition \"{}\"",
+                if words == 1 { "" } else { "s" },
+                cands[i].condition
+            ),
+        ),
+        None => decided(
+            Decision::Redirect {
+                index: cands
+                    .iter()
+                    .position(|t| t.decision_type == DecisionType::Redirect),
+            },
+            "no transition's condition shares a word with the message".into(),
+        ),
     }
 }
 

@@ -15,6 +15,7 @@ pub fn state(key: &str, initial: bool, terminal: bool) -> State {
         terminal_outcome: None,
         follow_up_condition: None,
         display_order: None,
+        position: None,
     }
 }
 

@@ -28,7 +28,7 @@ use crate::db::{self, Db};
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::rate_limit::{client_ip, spawn_pruning, Category, RateLimiter};
-use crate::routes;
+use crate::{dashboard, routes};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -220,8 +220,8 @@ pub fn router(ctx: ApiContext) -> Router {
     routes::document_common_responses(&mut openapi);
     let x_request_id = HeaderName::from_static("x-request-id");
     let limit = ctx.config.max_body_bytes;
-    api.merge(routes::ops::docs_router(openapi))
-        .fallback(|| async { ApiError::not_found("not_found", "No such route") })
+    api.merge(routes::ops::openapi_router(openapi))
+        .fallback_service(dashboard::router(&ctx.config))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
@@ -266,6 +266,8 @@ pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
         .merge(routes::auth::router())
         .merge(routes::api_keys::router())
         .merge(routes::personas::router())
+        .merge(routes::persona_sessions::router())
+        .merge(dashboard::api_router())
         .merge(routes::web_chat::general_router())
         .layer(per_ip(Category::General));
     let web_chat = routes::web_chat::chat_router().layer(per_ip(Category::Chat));

@@ -34,6 +34,12 @@ pub struct Config {
     pub jwt_ttl_secs: u64,
     /// Whether the built-in `auth/signup` and `auth/login` routes are served.
     pub self_signup: bool,
+    /// Serve the creator dashboard at `/` (the API is served either way).
+    pub dashboard: bool,
+    /// Supabase project URL: the dashboard then signs creators in with Supabase Auth.
+    pub supabase_url: Option<String>,
+    /// Supabase anon (public) key, handed to the dashboard with `supabase_url`.
+    pub supabase_anon_key: Option<String>,
     /// Optional server-side secret mixed into API-key hashes (HMAC-SHA256 instead of SHA-256).
     /// Changing it invalidates every existing key.
     pub api_key_pepper: Option<String>,
@@ -96,6 +102,9 @@ impl Default for Config {
             jwt_issuer: None,
             jwt_ttl_secs: 3600,
             self_signup: true,
+            dashboard: true,
+            supabase_url: None,
+            supabase_anon_key: None,
             api_key_pepper: None,
             default_model: "offline".into(),
             providers: BTreeMap::new(),
@@ -124,6 +133,8 @@ impl std::fmt::Debug for Config {
             .field("jwt_audience", &self.jwt_audience)
             .field("jwt_issuer", &self.jwt_issuer)
             .field("self_signup", &self.self_signup)
+            .field("dashboard", &self.dashboard)
+            .field("supabase_url", &self.supabase_url)
             .field("api_key_pepper", &redacted(&self.api_key_pepper))
             .field("default_model", &self.default_model)
             .field("providers", &self.providers.keys().collect::<Vec<_>>())
@@ -208,6 +219,9 @@ impl Config {
                 "JWT_TTL_SECS" => self.jwt_ttl_secs = parse(&value, err)?,
                 "SELF_SIGNUP" => self.self_signup = parse_bool(&value, err)?,
                 "API_KEY_PEPPER" => self.api_key_pepper = opt(&value),
+                "DASHBOARD" => self.dashboard = parse_bool(&value, err)?,
+                "SUPABASE_URL" => self.supabase_url = opt(&value),
+                "SUPABASE_ANON_KEY" => self.supabase_anon_key = opt(&value),
                 "DEFAULT_MODEL" => self.default_model = value,
                 "MAX_BODY_BYTES" => self.max_body_bytes = parse(&value, err)?,
                 "MAX_MESSAGE_CHARS" => self.max_message_chars = parse(&value, err)?,
@@ -333,6 +347,9 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_JWT_ISSUER                   required iss claim [not checked]
   FOIL_JWT_TTL_SECS                 lifetime of self-issued tokens [3600]
   FOIL_SELF_SIGNUP                  serve auth/signup and auth/login [true]
+  FOIL_DASHBOARD                    serve the creator dashboard at / [true]
+  FOIL_SUPABASE_URL                 Supabase project URL: the dashboard signs in with Supabase
+  FOIL_SUPABASE_ANON_KEY            Supabase anon (public) key for the dashboard's sign-in
   FOIL_API_KEY_PEPPER               server secret mixed into API-key hashes [none]
   FOIL_DEFAULT_MODEL                model when a request names none [offline]
   FOIL_PROVIDER_<NAME>_BASE_URL     endpoint of provider NAME (openai, anthropic, ollama, custom)

@@ -53,22 +53,39 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
 
 /// Parses JSON, naming the path of the first problem.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_json_at(bytes).map_err(|e| ApiError::bad_request("invalid_body", e.message))
+}
+
+/// Why a JSON body did not parse, and where (`machines[0].states[2]`; empty for the whole body).
+#[derive(Debug)]
+pub struct JsonProblem {
+    pub path: String,
+    pub message: String,
+}
+
+/// Like [`parse_json`], but keeps the path of the problem apart from its sentence.
+pub fn parse_json_at<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonProblem> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "A JSON request body is required",
-        ));
+        return Err(JsonProblem {
+            path: String::new(),
+            message: "A JSON request body is required".into(),
+        });
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let message = if path.is_empty() || path == "." {
-            format!("Invalid JSON body: {inner}")
+        if path.is_empty() || path == "." {
+            JsonProblem {
+                path: String::new(),
+                message: format!("Invalid JSON body: {inner}"),
+            }
         } else {
-            format!("Invalid JSON body at `{path}`: {inner}")
-        };
-        ApiError::bad_request("invalid_body", message)
+            JsonProblem {
+                message: format!("Invalid JSON body at `{path}`: {inner}"),
+                path,
+            }
+        }
     })
 }
 
@@ -101,6 +118,26 @@ impl<S: Send + Sync> FromRequestParts<S> for UuidPath {
             .await
             .map_err(|_| ApiError::bad_request("invalid_id", "Invalid id in path"))?;
         parse_uuid("id", &raw).map(UuidPath)
+    }
+}
+
+/// Two UUID path parameters (e.g. `/personas/{id}/sessions/{session_id}`), named on failure.
+pub struct UuidPathPair(pub Uuid, pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for UuidPathPair {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad_request("invalid_id", "Invalid id in path"))?;
+        match raw.as_slice() {
+            [(first_name, first), (second_name, second)] => Ok(UuidPathPair(
+                parse_uuid(first_name, first)?,
+                parse_uuid(second_name, second)?,
+            )),
+            _ => Err(ApiError::bad_request("invalid_id", "Invalid id in path")),
+        }
     }
 }
 

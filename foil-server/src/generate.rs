@@ -251,6 +251,7 @@ fn offline_machine(brief: &str) -> Machine {
             terminal_outcome: None,
             follow_up_condition: None,
             display_order: None,
+            position: None,
         };
     let transition = |from: &str, to: &str, kind, condition: &str, delta| Transition {
         from_state_key: from.into(),

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod chat;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod extract;

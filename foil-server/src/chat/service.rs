@@ -267,6 +267,7 @@ pub async fn init_session(
             score_at_time: Some(0),
             decision: None,
             follow_up_triggered: false,
+            evaluator_reason: None,
         },
     )
     .await

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use foil_engine::{
-    eval_json_schema, eval_prompt, extraction_json_schema, extraction_prompt, offline_evaluate,
-    offline_extract, offline_reply, offline_summary, parse_eval_answer, parse_extraction,
-    reply_prompt, summary_prompt, Decision, EvalContext, ExtractionContext, PromptMessage,
-    ReplyContext, SummaryContext,
+    eval_json_schema, eval_prompt, extraction_json_schema, extraction_prompt, offline_evaluation,
+    offline_extract, offline_reply, offline_summary, parse_evaluation, parse_extraction,
+    reply_prompt, summary_prompt, Decision, EvalContext, Evaluation, ExtractionContext,
+    PromptMessage, ReplyContext, SummaryContext,
 };
 use foil_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, StructuredOutput};
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -31,44 +31,57 @@ fn to_llm(messages: Vec<PromptMessage>) -> Vec<ChatMessage> {
         .collect()
 }
 
-/// Asks the evaluator for a decision. A bad answer is retried once with the validation error;
-/// a second bad answer becomes a `redirect` (logged with a warning). Provider failures are
-/// errors: the turn then changes nothing.
+/// Asks the evaluator for a decision and its reason. A bad answer is retried once with the
+/// validation error; a second bad answer becomes a `redirect` (logged with a warning, and
+/// explained in the reason). Provider failures are errors: the turn then changes nothing.
 pub async fn evaluate(
     llm: &LlmClient,
     step: &StepLlm,
     timeout: Duration,
     ctx: &EvalContext<'_>,
-) -> Result<Decision, LlmError> {
+) -> Result<Evaluation, LlmError> {
     let state_key = ctx.state.state_key.as_str();
     if step.is_offline() {
-        return Ok(offline_evaluate(ctx.machine, state_key, ctx.player_message));
+        return Ok(offline_evaluation(
+            ctx.machine,
+            state_key,
+            ctx.player_message,
+        ));
     }
     let mut messages = to_llm(eval_prompt(ctx));
-    for attempt in 0..2 {
-        let request = ChatRequest::new(messages.clone())
+    let ask = |messages: Vec<ChatMessage>| {
+        let request = ChatRequest::new(messages)
             .with_temperature(0.0)
             .with_max_tokens(300)
             .with_structured(StructuredOutput::new("evaluation", eval_json_schema()))
             .with_step(Step::Eval.as_str());
-        let answer = llm
-            .complete(&step.route, step.key.as_ref(), &request, timeout)
-            .await?;
-        match parse_eval_answer(ctx.machine, state_key, &answer) {
-            Ok(decision) => return Ok(decision),
-            Err(problem) if attempt == 0 => {
-                tracing::info!(%problem, "evaluator answer rejected; retrying once");
-                messages.push(ChatMessage::assistant(answer));
-                messages.push(ChatMessage::user(format!(
-                    "That answer is invalid: {problem}. Answer again with only the JSON object."
-                )));
-            }
-            Err(problem) => {
-                tracing::warn!(%problem, "evaluator answered badly twice; treating the turn as a redirect");
-            }
+        async move {
+            llm.complete(&step.route, step.key.as_ref(), &request, timeout)
+                .await
         }
-    }
-    Ok(Decision::Redirect { index: None })
+    };
+    let answer = ask(messages.clone()).await?;
+    let problem = match parse_evaluation(ctx.machine, state_key, &answer) {
+        Ok(evaluation) => return Ok(evaluation),
+        Err(problem) => problem,
+    };
+    tracing::info!(%problem, "evaluator answer rejected; retrying once");
+    messages.push(ChatMessage::assistant(answer));
+    messages.push(ChatMessage::user(format!(
+        "That answer is invalid: {problem}. Answer again with only the JSON object."
+    )));
+    let answer = ask(messages).await?;
+    Ok(
+        parse_evaluation(ctx.machine, state_key, &answer).unwrap_or_else(|problem| {
+            tracing::warn!(%problem, "evaluator answered badly twice; treating the turn as a redirect");
+            Evaluation {
+                decision: Decision::Redirect { index: None },
+                reason: Some(format!(
+                    "fallback: the evaluator answered badly twice ({problem}), so the turn was treated as a redirect"
+                )),
+            }
+        }),
+    )
 }
 
 fn reply_request(ctx: &ReplyContext<'_>) -> ChatRequest {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use foil_engine::{
-    apply, fired_links, ApplyError, Decision, EvalContext, ExtractionContext, Happened,
+    apply, fired_links, ApplyError, Decision, EvalContext, Evaluation, ExtractionContext, Happened,
     PromptMessage, ReplyContext, SessionState, SummaryContext, TemplateVars, TurnOutcome,
 };
 use foil_types::persona::{Machine, Outcome};
@@ -164,6 +164,8 @@ pub struct PreparedTurn {
     pub memory: PlayerMemory,
     pub vars: TemplateVars,
     pub recent: Vec<PromptMessage>,
+    /// Why the evaluator decided as it did; stored with the player's message for the creator.
+    pub evaluator_reason: Option<String>,
     claim: TurnClaim,
 }
 
@@ -216,7 +218,8 @@ pub async fn prepare(
             recent: &recent,
             player_message: &player_message,
         };
-        let decision = steps::evaluate(&ctx.llm, &selection.eval, ctx.llm_timeout(), &eval_ctx).await?;
+        let Evaluation { decision, reason } =
+            steps::evaluate(&ctx.llm, &selection.eval, ctx.llm_timeout(), &eval_ctx).await?;
         let before = SessionState {
             current_state: session.current_state.clone(),
             score: session.score,
@@ -239,10 +242,11 @@ pub async fn prepare(
             }
             _ => Vec::new(),
         };
-        Ok::<_, ApiError>((memory, vars, recent, outcome, unlocked))
+        Ok::<_, ApiError>((memory, vars, recent, outcome, unlocked, reason))
     }
     .await;
-    let (memory, vars, recent, outcome, unlocked) = claim.release_on_err(decided).await?;
+    let (memory, vars, recent, outcome, unlocked, evaluator_reason) =
+        claim.release_on_err(decided).await?;
     Ok(PreparedTurn {
         ctx: ctx.clone(),
         scope,
@@ -256,6 +260,7 @@ pub async fn prepare(
         memory,
         vars,
         recent,
+        evaluator_reason,
         claim,
     })
 }
@@ -416,6 +421,7 @@ impl PreparedTurn {
                     score_at_time: Some(self.session.score),
                     decision: decision.clone(),
                     follow_up_triggered: false,
+                    evaluator_reason: self.evaluator_reason.take(),
                 },
                 reply: NewMessage {
                     role: "assistant",
@@ -424,6 +430,7 @@ impl PreparedTurn {
                     score_at_time: Some(s.score),
                     decision,
                     follow_up_triggered: self.outcome.follow_up,
+                    evaluator_reason: None,
                 },
                 current_state: &s.current_state,
                 score: s.score,

@@ -5,6 +5,7 @@
 //! queries run on both databases. Placeholders are written `$1`, which both accept.
 
 pub mod api_keys;
+pub mod creator_sessions;
 pub mod personas;
 pub mod sessions;
 pub mod users;

@@ -216,6 +216,8 @@ pub struct MessageRow {
     pub score_at_time: Option<i64>,
     pub decision: Option<String>,
     pub follow_up_triggered: bool,
+    /// The evaluator's reason (player messages of turns played since it was recorded).
+    pub evaluator_reason: Option<String>,
     pub created_at: String,
 }
 
@@ -229,7 +231,8 @@ pub async fn messages(
     use sqlx::Row;
     let rows = sqlx::query(
         "SELECT id, seq, role, content, state_key_at_time, score_at_time, decision, \
-         CASE WHEN follow_up_triggered THEN 1 ELSE 0 END AS follow_up_triggered, created_at \
+         CASE WHEN follow_up_triggered THEN 1 ELSE 0 END AS follow_up_triggered, \
+         evaluator_reason, created_at \
          FROM chat_messages \
          WHERE session_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT $3",
     )
@@ -250,6 +253,7 @@ pub async fn messages(
                 score_at_time: row.try_get("score_at_time")?,
                 decision: row.try_get("decision")?,
                 follow_up_triggered: super::get_bool(row, "follow_up_triggered")?,
+                evaluator_reason: row.try_get("evaluator_reason")?,
                 created_at: row.try_get("created_at")?,
             })
         })
@@ -267,6 +271,8 @@ pub struct NewMessage {
     pub score_at_time: Option<i64>,
     pub decision: Option<String>,
     pub follow_up_triggered: bool,
+    /// The evaluator's reason for the decision (player messages only).
+    pub evaluator_reason: Option<String>,
 }
 
 async fn insert_message(
@@ -278,8 +284,8 @@ async fn insert_message(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO chat_messages (id, session_id, seq, role, content, state_key_at_time, \
-         score_at_time, decision, follow_up_triggered, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         score_at_time, decision, follow_up_triggered, evaluator_reason, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(Uuid::new_v4().to_string())
     .bind(session_id.to_string())
@@ -290,6 +296,7 @@ async fn insert_message(
     .bind(message.score_at_time)
     .bind(message.decision.as_deref())
     .bind(message.follow_up_triggered)
+    .bind(message.evaluator_reason.as_deref())
     .bind(at)
     .execute(conn)
     .await?;

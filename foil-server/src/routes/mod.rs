@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod creator;
 pub mod ops;
+pub mod persona_sessions;
 pub mod personas;
 pub mod sdk;
 pub mod sdk_chat;
@@ -28,6 +29,7 @@ use utoipa::{Modify, OpenApi};
         (name = "sdk", description = "Game SDK routes (X-API-Key)"),
         (name = "web-chat", description = "Web chat (JWT)"),
         (name = "ops", description = "Health, readiness and metrics"),
+        (name = "dashboard", description = "The creator dashboard served at /"),
     )
 )]
 struct ApiDoc;

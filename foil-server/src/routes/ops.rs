@@ -1,18 +1,17 @@
-//! Operational routes: liveness, readiness, Prometheus metrics, and the API reference.
+//! Operational routes: liveness, readiness, Prometheus metrics, and the OpenAPI document.
 //! None of them is rate limited or needs auth.
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use utoipa_scalar::Scalar;
 
 use crate::app::ApiContext;
 use crate::error::ApiError;
@@ -60,22 +59,20 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(metrics))
 }
 
-/// `/openapi.json` and the browsable reference at `/docs`.
-pub fn docs_router(openapi: utoipa::openapi::OpenApi) -> Router {
+/// `/openapi.json`. The browsable reference at `/docs` is a page of the dashboard, served
+/// from the binary (see [`crate::dashboard`]).
+pub fn openapi_router(openapi: utoipa::openapi::OpenApi) -> Router {
     let json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
-    let page = Scalar::new(openapi).to_html();
-    Router::new()
-        .route(
-            "/openapi.json",
-            get(move || {
-                let json = json.clone();
-                async move {
-                    (
-                        [(header::CONTENT_TYPE, "application/json")],
-                        (*json).clone(),
-                    )
-                }
-            }),
-        )
-        .route("/docs", get(move || async move { Html(page.clone()) }))
+    Router::new().route(
+        "/openapi.json",
+        get(move || {
+            let json = json.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    (*json).clone(),
+                )
+            }
+        }),
+    )
 }

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use foil_types::persona::{Limits, PersonaDocument};
+use foil_types::persona::{Limits, PersonaDocument, ValidationIssue};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +15,7 @@ use crate::auth::extract::{AuthUser, MaybeAuthUser};
 use crate::db::personas::{Listing, PersonaSummaryRow, StoredPersona};
 use crate::db::{self, users::User};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{parse_json, parse_uuid, ApiQuery, RawBody, UuidPath};
+use crate::extract::{parse_json_at, parse_uuid, ApiQuery, JsonProblem, RawBody, UuidPath};
 
 /// A persona without its definition.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
@@ -191,22 +191,76 @@ pub struct SaveQuery {
     pub persona_id: Option<String>,
 }
 
-/// Parses and validates a persona document, reporting every problem at once.
-pub fn parse_document(bytes: &[u8]) -> ApiResult<PersonaDocument> {
-    let doc: PersonaDocument = parse_json(bytes).map_err(|e| match e {
-        ApiError::BadRequest { message, .. } => ApiError::BadRequest {
-            code: "invalid_persona",
-            message,
-            details: None,
-        },
-        other => other,
-    })?;
+/// Why a persona document was refused: it did not parse, or it broke validation rules.
+pub enum DocumentProblems {
+    Unparsable(JsonProblem),
+    Invalid(Vec<ValidationIssue>),
+}
+
+impl DocumentProblems {
+    /// Every problem with its path, the way `creator/validate` reports them.
+    fn into_issues(self) -> Vec<ValidationIssue> {
+        match self {
+            DocumentProblems::Unparsable(p) => vec![ValidationIssue {
+                path: p.path,
+                message: p.message,
+            }],
+            DocumentProblems::Invalid(issues) => issues,
+        }
+    }
+}
+
+/// Parses and validates a persona document: the one check behind `creator/save` and
+/// `creator/validate` (the rules themselves live in `foil_types`, shared with `persona import`).
+pub fn check_document(bytes: &[u8]) -> Result<PersonaDocument, DocumentProblems> {
+    let doc: PersonaDocument = parse_json_at(bytes).map_err(DocumentProblems::Unparsable)?;
     let issues = doc.validate(&Limits::default());
     if issues.is_empty() {
         Ok(doc)
     } else {
-        Err(ApiError::invalid_persona(issues))
+        Err(DocumentProblems::Invalid(issues))
     }
+}
+
+/// Parses and validates a persona document, reporting every problem at once.
+pub fn parse_document(bytes: &[u8]) -> ApiResult<PersonaDocument> {
+    check_document(bytes).map_err(|problems| match problems {
+        DocumentProblems::Unparsable(p) => ApiError::BadRequest {
+            code: "invalid_persona",
+            message: p.message,
+            details: None,
+        },
+        DocumentProblems::Invalid(issues) => ApiError::invalid_persona(issues),
+    })
+}
+
+/// The result of `creator/validate`.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ValidationReport {
+    /// True when the document would be accepted by `creator/save`.
+    pub valid: bool,
+    /// Every problem, each naming its path in the document (empty when valid).
+    pub issues: Vec<ValidationIssue>,
+}
+
+/// Checks a persona document with the same rules as `creator/save`, storing nothing. Any
+/// document content gets 200 with every problem listed, parse problems included, so an editor
+/// can validate as the creator types.
+#[utoipa::path(post, path = "/api/v1/creator/validate", tag = "personas", security(("jwt" = [])),
+    request_body = PersonaDocument,
+    responses((status = 200, body = ValidationReport), (status = 413, body = foil_types::wire::ErrorBody)))]
+async fn validate(
+    AuthUser(_user): AuthUser,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<ValidationReport>> {
+    let issues = check_document(&body)
+        .err()
+        .map(DocumentProblems::into_issues)
+        .unwrap_or_default();
+    Ok(Json(ValidationReport {
+        valid: issues.is_empty(),
+        issues,
+    }))
 }
 
 /// Creates a persona (201) or, with `persona_id`, replaces its whole definition atomically.
@@ -319,6 +373,7 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(get_persona, delete_persona))
         .routes(routes!(get_full))
         .routes(routes!(save))
+        .routes(routes!(validate))
         .routes(routes!(publish))
         .routes(routes!(unpublish))
 }

@@ -215,6 +215,19 @@ pub struct State {
     pub follow_up_condition: Option<String>,
     #[serde(default)]
     pub display_order: Option<i64>,
+    /// Where the dashboard's graph editor draws this state. Layout only: the engine ignores it,
+    /// and a document without positions is laid out automatically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+}
+
+/// A point on the editor's canvas.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    pub x: f64,
+    pub y: f64,
 }
 
 /// An edge of the state machine, chosen by the evaluator.

@@ -44,6 +44,9 @@ impl Default for Limits {
     }
 }
 
+/// Largest editor canvas coordinate of a state's `position`, either way from the origin.
+const MAX_CANVAS_COORDINATE: f64 = 1_000_000.0;
+
 /// Longest `machine_key`.
 const MAX_MACHINE_KEY_CHARS: usize = 64;
 
@@ -363,6 +366,14 @@ fn validate_machine(m: &Machine, path: &str, issues: &mut Issues) {
                 );
             }
         }
+        if let Some(pos) = s.position {
+            if !(pos.x.abs() <= MAX_CANVAS_COORDINATE && pos.y.abs() <= MAX_CANVAS_COORDINATE) {
+                issues.push(
+                    format!("{sp}.position"),
+                    format!("x and y must lie within ±{MAX_CANVAS_COORDINATE}"),
+                );
+            }
+        }
         issues.text(format!("{sp}.label"), s.label.as_deref());
         issues.text(
             format!("{sp}.prompt_instruction"),
@@ -495,6 +506,7 @@ mod tests {
             terminal_outcome: None,
             follow_up_condition: None,
             display_order: None,
+            position: None,
         }
     }
 
