@@ -44,7 +44,10 @@ fn prepared() -> Option<std::sync::MutexGuard<'static, ()>> {
     let guard = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let installed = INSTALLED.get_or_init(|| {
         // A reused checkout keeps its node_modules; CI's fresh clone installs from the lockfile.
-        if dashboard_dir().join("node_modules/.package-lock.json").exists() {
+        if dashboard_dir()
+            .join("node_modules/.package-lock.json")
+            .exists()
+        {
             return Ok(());
         }
         run_npm(&["ci", "--no-audit", "--no-fund"], &[])
@@ -65,7 +68,10 @@ fn run_npm(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("`npm {}` in dashboard/ failed: {status}", args.join(" ")))
+        Err(format!(
+            "`npm {}` in dashboard/ failed: {status}",
+            args.join(" ")
+        ))
     }
 }
 
@@ -77,7 +83,11 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
-                let name = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                let name = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.push((name, std::fs::read(&path).expect("read file")));
             }
         }
@@ -189,7 +199,10 @@ fn start_server(mock_base_url: &str) -> Server {
         .env("RUST_LOG", "warn")
         .env("FOIL_BIND", format!("127.0.0.1:{port}"))
         .env("FOIL_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .env("FOIL_JWT_SECRET", "dashboard-test-secret-at-least-32-bytes!")
+        .env(
+            "FOIL_JWT_SECRET",
+            "dashboard-test-secret-at-least-32-bytes!",
+        )
         .env("FOIL_PROVIDER_MOCK_KIND", "openai")
         .env("FOIL_PROVIDER_MOCK_BASE_URL", mock_base_url)
         // The tests click faster than any creator types.
@@ -224,8 +237,9 @@ mod probe {
         while Instant::now() < deadline {
             if let Ok(mut stream) = TcpStream::connect(authority) {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-                let request =
-                    format!("GET /{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+                let request = format!(
+                    "GET /{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+                );
                 let mut response = String::new();
                 if stream.write_all(request.as_bytes()).is_ok()
                     && stream.read_to_string(&mut response).is_ok()
@@ -245,7 +259,9 @@ fn end_to_end_in_chromium() {
     let Some(_turn) = prepared() else { return };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mock = runtime
-        .block_on(MockLlm::start(MockConfig::default().with_responder(studio_reply)))
+        .block_on(MockLlm::start(
+            MockConfig::default().with_responder(studio_reply),
+        ))
         .expect("mock LLM");
     let server = start_server(&mock.openai_base_url());
     let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dashboard-screenshots");
