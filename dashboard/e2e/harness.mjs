@@ -40,7 +40,8 @@ export async function openBrowser() {
     problems.push(`unexpected dialog: ${d.message()}`);
     void d.dismiss();
   });
-  page.setDefaultTimeout(15_000);
+  // Generous: CI runs this on 2 busy cores.
+  page.setDefaultTimeout(30_000);
   return {
     page,
     problems,

@@ -1,7 +1,16 @@
 // Machine links between a persona's scenarios: machines as nodes, links as edges; drag to
 // connect two machines, edit the selected link in the inspector.
-import { useMemo, useState } from "react";
-import { Background, Controls, MarkerType, ReactFlow, type Connection } from "@xyflow/react";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import {
+  applyNodeChanges,
+  Background,
+  Controls,
+  MarkerType,
+  ReactFlow,
+  type Connection,
+  type Node,
+  type NodeChange,
+} from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import "./graph.css";
 import type { LinkConditionType, PersonaDocument, ValidationIssue } from "../api/types";
@@ -35,6 +44,18 @@ export function LinksGraph({ document: doc, issues, onChange }: LinksGraphProps)
         data: { label: `${n.data.machine.name} (${n.data.machine.machine_key})${n.data.machine.is_entry ? " · entry" : ""}` },
       })),
     [graph.nodes],
+  );
+  // React Flow reports the nodes' measured sizes as changes; keep them (see MachineGraph).
+  const [rfNodes, setRfNodes] = useState<Node[]>(nodes);
+  useEffect(() => {
+    setRfNodes((previous) => {
+      const measured = new Map(previous.map((n) => [n.id, n.measured]));
+      return nodes.map((n) => ({ ...n, measured: measured.get(n.id) ?? n.measured }));
+    });
+  }, [nodes]);
+  const onNodesChange = useCallback(
+    (changes: NodeChange[]) => setRfNodes((current) => applyNodeChanges(changes, current)),
+    [],
   );
   const links = doc.machine_links ?? [];
   const edges = useMemo(
@@ -71,8 +92,9 @@ export function LinksGraph({ document: doc, issues, onChange }: LinksGraphProps)
     <div className="graph-body">
       <section className="graph-canvas" aria-label="Machine links graph">
         <ReactFlow
-          nodes={nodes}
+          nodes={rfNodes}
           edges={edges}
+          onNodesChange={onNodesChange}
           onConnect={onConnect}
           onEdgeClick={(_, e) => setSelected(indexFromEdgeId(e.id, "link"))}
           onPaneClick={() => setSelected(null)}

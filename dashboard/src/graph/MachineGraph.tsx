@@ -1,6 +1,6 @@
 // The scenario's state machine as an editable graph: states are nodes, transitions edges; the
 // inspector edits the selected one. Controlled: every edit calls onChange with a new Machine.
-import { memo, useCallback, useMemo, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
   Background,
   Controls,
@@ -9,7 +9,9 @@ import {
   MiniMap,
   Position as Side,
   ReactFlow,
+  applyNodeChanges,
   type Connection,
+  type NodeChange,
   type NodeProps,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
@@ -108,6 +110,29 @@ export function MachineGraph(props: MachineGraphProps) {
     [graph.nodes, selected],
   );
 
+  // React Flow measures nodes (and moves them while dragging) through node changes; they are
+  // kept here, while the document stays the source of truth for everything else.
+  const [rfNodes, setRfNodes] = useState<StateNode[]>(nodes);
+  useEffect(() => {
+    setRfNodes((previous) => {
+      const measured = new Map(previous.map((n) => [n.id, n.measured]));
+      return nodes.map((n) => ({ ...n, measured: measured.get(n.id) ?? n.measured }));
+    });
+  }, [nodes]);
+  const onNodesChange = useCallback(
+    (changes: NodeChange<StateNode>[]) => setRfNodes((current) => applyNodeChanges(changes, current)),
+    [],
+  );
+
+  // Fit the view once every node has been measured, and again when states come or go.
+  const flow = useRef<{ fit: () => unknown } | null>(null);
+  const measuredCount = rfNodes.filter((n) => n.measured?.width).length;
+  useEffect(() => {
+    if (rfNodes.length > 0 && measuredCount === rfNodes.length) {
+      requestAnimationFrame(() => void flow.current?.fit());
+    }
+  }, [measuredCount, rfNodes.length]);
+
   const onConnect = useCallback(
     (c: Connection) => {
       const from = stateKeyFromNodeId(c.source);
@@ -140,9 +165,13 @@ export function MachineGraph(props: MachineGraphProps) {
       <div className="graph-body">
         <section className="graph-canvas" aria-label="State machine graph">
           <ReactFlow
-            nodes={nodes}
+            nodes={rfNodes}
             edges={edges}
             nodeTypes={nodeTypes}
+            onNodesChange={onNodesChange}
+            onInit={(instance) => {
+              flow.current = { fit: () => instance.fitView({ padding: 0.15 }) };
+            }}
             onConnect={onConnect}
             onNodeClick={(_, n) => setSelected({ kind: "state", key: n.data.state.state_key })}
             onEdgeClick={(_, e) => {
@@ -155,7 +184,7 @@ export function MachineGraph(props: MachineGraphProps) {
             }}
             onPaneClick={() => setSelected(null)}
             fitView
-            onlyRenderVisibleElements
+            minZoom={0.1}
             deleteKeyCode={null}
           >
             <Background />
