@@ -1,18 +1,17 @@
 // Machine links between a persona's scenarios: machines as nodes, links as edges; drag to
 // connect two machines, edit the selected link in the inspector.
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import {
-  applyNodeChanges,
   Background,
   Controls,
   MarkerType,
   ReactFlow,
   type Connection,
   type Node,
-  type NodeChange,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import "./graph.css";
+import { useMeasuredNodes } from "./useMeasuredNodes";
 import type { LinkConditionType, PersonaDocument, ValidationIssue } from "../api/types";
 import {
   addLink,
@@ -45,18 +44,7 @@ export function LinksGraph({ document: doc, issues, onChange }: LinksGraphProps)
       })),
     [graph.nodes],
   );
-  // React Flow reports the nodes' measured sizes as changes; keep them (see MachineGraph).
-  const [rfNodes, setRfNodes] = useState<Node[]>(nodes);
-  useEffect(() => {
-    setRfNodes((previous) => {
-      const measured = new Map(previous.map((n) => [n.id, n.measured]));
-      return nodes.map((n) => ({ ...n, measured: measured.get(n.id) ?? n.measured }));
-    });
-  }, [nodes]);
-  const onNodesChange = useCallback(
-    (changes: NodeChange[]) => setRfNodes((current) => applyNodeChanges(changes, current)),
-    [],
-  );
+  const [rfNodes, onNodesChange] = useMeasuredNodes<Node>(nodes);
   const links = doc.machine_links ?? [];
   const edges = useMemo(
     () =>

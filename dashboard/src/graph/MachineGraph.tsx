@@ -9,13 +9,12 @@ import {
   MiniMap,
   Position as Side,
   ReactFlow,
-  applyNodeChanges,
   type Connection,
-  type NodeChange,
   type NodeProps,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import "./graph.css";
+import { useMeasuredNodes } from "./useMeasuredNodes";
 import type { Machine, ValidationIssue } from "../api/types";
 import {
   addState,
@@ -110,19 +109,7 @@ export function MachineGraph(props: MachineGraphProps) {
     [graph.nodes, selected],
   );
 
-  // React Flow measures nodes (and moves them while dragging) through node changes; they are
-  // kept here, while the document stays the source of truth for everything else.
-  const [rfNodes, setRfNodes] = useState<StateNode[]>(nodes);
-  useEffect(() => {
-    setRfNodes((previous) => {
-      const measured = new Map(previous.map((n) => [n.id, n.measured]));
-      return nodes.map((n) => ({ ...n, measured: measured.get(n.id) ?? n.measured }));
-    });
-  }, [nodes]);
-  const onNodesChange = useCallback(
-    (changes: NodeChange<StateNode>[]) => setRfNodes((current) => applyNodeChanges(changes, current)),
-    [],
-  );
+  const [rfNodes, onNodesChange] = useMeasuredNodes(nodes);
 
   // Fit the view once every node has been measured, and again when states come or go.
   const flow = useRef<{ fit: () => unknown } | null>(null);
