@@ -1,69 +1,133 @@
-// Shared set-up of the dashboard's browser tests: Debian's Chromium through playwright-core
-// (never a downloaded browser), a fresh context per test, and a failure on any console error
-// or failed request. The server is started by foil-server/tests/dashboard_browser.rs and its
-// URL passed in FOIL_BASE_URL.
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// Shared setup for the dashboard's browser tests: Debian's Chromium driven by playwright-core
+// (never a downloaded browser), against the foil-server at FOIL_BASE_URL. Every test fails on a
+// console error, an uncaught page error or a failed request unless it allows the pattern.
+import { after, before } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
-export const BASE = process.env.FOIL_BASE_URL ?? "http://127.0.0.1:8000";
-const SHOTS = process.env.FOIL_SCREENSHOTS ?? join(process.cwd(), "../target/dashboard-screenshots");
+const here = dirname(fileURLToPath(import.meta.url));
+export const BASE = (process.env.FOIL_BASE_URL || "http://127.0.0.1:8123").replace(/\/+$/, "");
+export const SCREENSHOTS = process.env.FOIL_SCREENSHOTS || resolve(here, "../../target/dashboard-screenshots");
+export const EXAMPLES = resolve(here, "../../examples/personas");
+export const CHROMIUM = process.env.FOIL_CHROMIUM || "/usr/bin/chromium";
+/** Bounded waits everywhere. */
+export const TIMEOUT = 15_000;
 
-export async function openBrowser() {
-  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "foil-chromium-")), {
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+mkdirSync(SCREENSHOTS, { recursive: true });
+
+let browser = null;
+
+/** Launches one browser for the test file (call at the top level of the file). */
+export function useBrowser() {
+  before(async () => {
+    // Playwright's plain launch gives Chromium a fresh, empty temporary profile.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+  });
+}
+
+/**
+ * A fresh context and page. `allow` lists regexps of console errors / failed requests that this
+ * test expects. Call `done()` at the end: it asserts that nothing unexpected happened.
+ */
+export async function newPage({ allow = [] } = {}) {
+  const context = await browser.newContext({
+    viewport: { width: 1440, height: 900 },
     acceptDownloads: true,
-    viewport: { width: 1440, height: 1000 },
+    baseURL: BASE,
   });
+  context.setDefaultTimeout(TIMEOUT);
+  const page = await context.newPage();
   const problems = [];
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+  const allowed = (text) => allow.some((re) => re.test(text));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") {
+      const text = `console error: ${msg.text()} (${msg.location()?.url ?? ""})`;
+      if (!allowed(text)) problems.push(text);
+    }
   });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => {
-    // A stream or validation request the page aborted on purpose is not a failure.
-    if (r.failure()?.errorText !== "net::ERR_ABORTED") problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  page.on("pageerror", (err) => {
+    const text = `page error: ${err.message}`;
+    if (!allowed(text)) problems.push(text);
   });
-  page.on("dialog", (d) => {
-    problems.push(`unexpected dialog: ${d.message()}`);
-    void d.dismiss();
+  page.on("requestfailed", (req) => {
+    const failure = req.failure()?.errorText ?? "";
+    // Aborted fetches (a superseded validation, a download blob) are not failures.
+    if (/ERR_ABORTED/.test(failure)) return;
+    const text = `request failed: ${req.method()} ${req.url()} ${failure}`;
+    if (!allowed(text)) problems.push(text);
   });
-  // Generous: CI runs this on 2 busy cores.
-  page.setDefaultTimeout(30_000);
+  page.on("dialog", async (d) => {
+    // The editor's unsaved-changes guard: leaving is what the test asked for.
+    if (d.type() === "beforeunload") return d.accept().catch(() => {});
+    problems.push(`unexpected ${d.type()} dialog: ${d.message()}`);
+    await d.dismiss().catch(() => {});
+  });
   return {
     page,
+    context,
     problems,
-    async shot(name) {
-      mkdirSync(SHOTS, { recursive: true });
-      await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    /** Saves a full-page screenshot as target/dashboard-screenshots/NAME.png. */
+    shot: async (name) => {
+      await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
     },
-    close: () => context.close(),
+    done: async () => {
+      await context.close();
+      assert.deepEqual(problems, [], "no console errors, page errors or failed requests");
+    },
   };
 }
 
 let counter = 0;
-export function uniqueEmail(tag) {
+export function uniqueEmail(tag = "creator") {
   counter += 1;
-  return `${tag}-${Date.now()}-${counter}@example.com`;
+  return `${tag}-${Date.now().toString(36)}-${process.pid}-${counter}@example.test`;
 }
 
-export async function signUp(page, email) {
-  await page.goto(`${BASE}/`);
+export const PASSWORD = "correct horse battery staple";
+
+/** Signs up a new account through the sign-in page and lands on the personas list. */
+export async function signUp(page, email = uniqueEmail()) {
+  await page.goto("/");
   await page.getByRole("button", { name: "I'm new here" }).click();
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await page.getByRole("heading", { name: "Personas", level: 1 }).waitFor();
+  return email;
+}
+
+/** Waits until the editor's validation shows no problems. */
+export async function waitNoProblems(page) {
+  await page.getByRole("button", { name: "✓ No problems" }).waitFor();
+}
+
+/** Saves the persona in the editor and waits until the save is confirmed. */
+export async function save(page) {
+  await page.getByRole("toolbar", { name: "Persona actions" }).getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByRole("status").filter({ hasText: "All changes saved" }).waitFor();
+}
+
+/** The persona id from an editor URL (/personas/ID). */
+export function personaIdFromUrl(url) {
+  const m = /\/personas\/([0-9a-f-]{36})/.exec(url);
+  assert.ok(m, `an editor URL: ${url}`);
+  return m[1];
 }

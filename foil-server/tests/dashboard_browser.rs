@@ -271,6 +271,8 @@ fn end_to_end_in_chromium() {
         .current_dir(dashboard_dir())
         .env("FOIL_BASE_URL", &server.url)
         .env("FOIL_SCREENSHOTS", &screenshots)
+        // For the tests that start their own server (Supabase mode).
+        .env("FOIL_SERVER_BIN", env!("CARGO_BIN_EXE_foil-server"))
         .status()
         .expect("run node --test");
     assert!(

@@ -1,30 +1,56 @@
-// Typed wrappers for every route the dashboard uses.
-import { request, send, type LlmChoice } from "./client";
+// Typed calls for every route the dashboard uses: openapi-fetch over the generated `paths`,
+// so a route, parameter or body that drifts from the server's OpenAPI document fails `tsc`.
+import createClient, { type Middleware } from "openapi-fetch";
+import { getAuth, notifyUnauthorized } from "./auth-store";
+import { llmHeaders, send, type LlmChoice } from "./client";
+import { errorFromResponse, parseApiError } from "./errors";
+import type { paths } from "./schema";
 import { readSse } from "./sse";
-import type {
-  ApiKeyInfo,
-  AuthResponse,
-  ChatHistory,
-  ChatMetadata,
-  ChatResponse,
-  CreatedApiKey,
-  DashboardConfig,
-  GeneratedPersona,
-  Machine,
-  MachineInfo,
-  PersonaDocument,
-  PersonaSummary,
-  PolishResult,
-  ResetResult,
-  SessionDetail,
-  SessionInit,
-  SessionList,
-  User,
-  ValidationResult,
-} from "./types";
+import { normalizeDocument } from "../lib/document";
+import type { ChatMetadata, ChatResponse, Machine, PersonaDocument } from "./types";
 
-const V1 = "/api/v1";
-const enc = encodeURIComponent;
+const client = createClient<paths>({ baseUrl: "" });
+
+/** Marks requests that must go without the JWT (sign-in, public config). */
+const NO_AUTH = "X-Foil-No-Auth";
+
+const authMiddleware: Middleware = {
+  onRequest({ request }) {
+    if (request.headers.has(NO_AUTH)) {
+      request.headers.delete(NO_AUTH);
+      return request;
+    }
+    const a = getAuth();
+    if (a) request.headers.set("Authorization", `Bearer ${a.token}`);
+    return request;
+  },
+};
+client.use(authMiddleware);
+
+interface Result<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/** The data of a 2xx answer, or throws ApiError (reporting a 401 for our token). */
+async function unwrap<T>(p: Promise<Result<T>>): Promise<T> {
+  let r: Result<T>;
+  try {
+    r = await p;
+  } catch (e) {
+    if (e instanceof DOMException && e.name === "AbortError") throw e;
+    throw parseApiError(0, null);
+  }
+  if (r.response.ok) return r.data as T;
+  const err = parseApiError(r.response.status, r.error ?? null, r.response.headers.get("Retry-After"));
+  if (err.isAuthFailure && getAuth()) {
+    notifyUnauthorized();
+  }
+  throw err;
+}
+
+const noAuth = { [NO_AUTH]: "1" };
 
 export interface SessionFilters {
   limit: number;
@@ -34,86 +60,103 @@ export interface SessionFilters {
   channel?: string;
 }
 
+/** Documents are sent as they are; the editor's types are the generated ones, narrowed. */
+const docBody = (d: PersonaDocument) => d as paths["/api/v1/creator/save"]["post"]["requestBody"]["content"]["application/json"];
+const asDoc = (d: unknown) => normalizeDocument(d as PersonaDocument);
+
 export const api = {
-  config: () => request<DashboardConfig>("GET", `${V1}/dashboard/config`, { auth: false }),
-  signup: (email: string, password: string, display_name?: string) =>
-    request<AuthResponse>("POST", `${V1}/auth/signup`, {
-      auth: false,
-      body: display_name ? { email, password, display_name } : { email, password },
-    }),
+  config: () => unwrap(client.GET("/api/v1/dashboard/config", { headers: noAuth })),
+  signup: (email: string, password: string) =>
+    unwrap(client.POST("/api/v1/auth/signup", { headers: noAuth, body: { email, password } })),
   login: (email: string, password: string) =>
-    request<AuthResponse>("POST", `${V1}/auth/login`, { auth: false, body: { email, password } }),
-  me: () => request<User>("GET", `${V1}/auth/me`),
+    unwrap(client.POST("/api/v1/auth/login", { headers: noAuth, body: { email, password } })),
+  me: () => unwrap(client.GET("/api/v1/auth/me")),
 
   myPersonas: (limit = 100, offset = 0) =>
-    request<PersonaSummary[]>("GET", `${V1}/personas`, { query: { my_personas: true, limit, offset } }),
-  full: (id: string) => request<PersonaDocument>("GET", `${V1}/personas/${enc(id)}/full`),
+    unwrap(client.GET("/api/v1/personas", { params: { query: { my_personas: true, limit, offset } } })),
+  full: async (id: string) =>
+    asDoc(await unwrap(client.GET("/api/v1/personas/{id}/full", { params: { path: { id } } }))),
   save: (doc: PersonaDocument, personaId?: string | null) =>
-    request<PersonaSummary>("POST", `${V1}/creator/save`, {
-      body: doc,
-      query: { persona_id: personaId ?? undefined },
-    }),
-  validate: (doc: unknown, signal?: AbortSignal) =>
-    request<ValidationResult>("POST", `${V1}/creator/validate`, { body: doc, signal }),
-  publish: (id: string) => request<PersonaSummary>("POST", `${V1}/personas/${enc(id)}/publish`),
-  unpublish: (id: string) => request<PersonaSummary>("POST", `${V1}/personas/${enc(id)}/unpublish`),
-  remove: (id: string) => request<void>("DELETE", `${V1}/personas/${enc(id)}`),
+    unwrap(
+      client.POST("/api/v1/creator/save", {
+        params: { query: personaId ? { persona_id: personaId } : {} },
+        body: docBody(doc),
+      }),
+    ),
+  validate: (doc: PersonaDocument, signal?: AbortSignal) =>
+    unwrap(client.POST("/api/v1/creator/validate", { body: docBody(doc) as never, signal })),
+  publish: (id: string) => unwrap(client.POST("/api/v1/personas/{id}/publish", { params: { path: { id } } })),
+  unpublish: (id: string) => unwrap(client.POST("/api/v1/personas/{id}/unpublish", { params: { path: { id } } })),
+  remove: (id: string) => unwrap(client.DELETE("/api/v1/personas/{id}", { params: { path: { id } } })),
 
   generatePersona: (brief: string, llm: LlmChoice | null) =>
-    request<GeneratedPersona>("POST", `${V1}/creator/generate/persona`, { body: { brief }, llm }),
-  generateMachine: (
-    body: { persona_id?: string; identity?: GeneratedPersona | Record<string, unknown>; brief: string },
-    llm: LlmChoice | null,
-  ) => request<Machine>("POST", `${V1}/creator/generate/machine`, { body, llm }),
+    unwrap(client.POST("/api/v1/creator/generate/persona", { body: { brief }, headers: llmHeaders(llm) })),
+  generateMachine: async (body: { persona_id?: string; identity?: string; brief: string }, llm: LlmChoice | null) =>
+    (await unwrap(
+      client.POST("/api/v1/creator/generate/machine", { body, headers: llmHeaders(llm) }),
+    )) as unknown as Machine,
   polish: (text: string, field: string, context: string | undefined, llm: LlmChoice | null) =>
-    request<PolishResult>("POST", `${V1}/creator/polish`, {
-      body: context ? { text, field, context } : { text, field },
-      llm,
-    }),
+    unwrap(
+      client.POST("/api/v1/creator/polish", {
+        body: context ? { text, field, context } : { text, field },
+        headers: llmHeaders(llm),
+      }),
+    ),
 
-  sessions: (personaId: string, f: SessionFilters) =>
-    request<SessionList>("GET", `${V1}/personas/${enc(personaId)}/sessions`, { query: { ...f } }),
-  session: (personaId: string, sessionId: string) =>
-    request<SessionDetail>("GET", `${V1}/personas/${enc(personaId)}/sessions/${enc(sessionId)}`),
+  sessions: (id: string, f: SessionFilters) =>
+    unwrap(client.GET("/api/v1/personas/{id}/sessions", { params: { path: { id }, query: { ...f } } })),
+  session: (id: string, session_id: string) =>
+    unwrap(client.GET("/api/v1/personas/{id}/sessions/{session_id}", { params: { path: { id, session_id } } })),
 
-  apiKeys: () => request<ApiKeyInfo[]>("GET", `${V1}/sdk/api-keys`),
-  createApiKey: (name: string) => request<CreatedApiKey>("POST", `${V1}/sdk/api-keys`, { body: { name } }),
-  revokeApiKey: (id: string) => request<void>("DELETE", `${V1}/sdk/api-keys/${enc(id)}`),
+  apiKeys: () => unwrap(client.GET("/api/v1/sdk/api-keys")),
+  createApiKey: (name: string) => unwrap(client.POST("/api/v1/sdk/api-keys", { body: { name } })),
+  revokeApiKey: (key_id: string) => unwrap(client.DELETE("/api/v1/sdk/api-keys/{key_id}", { params: { path: { key_id } } })),
 
   chat: {
-    machines: (pid: string, user_session_id: string) =>
-      request<MachineInfo[]>("GET", `${V1}/chat/${enc(pid)}/machines`, { query: { user_session_id } }),
+    machines: (persona_id: string, user_session_id: string) =>
+      unwrap(client.GET("/api/v1/chat/{persona_id}/machines", { params: { path: { persona_id }, query: { user_session_id } } })),
     init: (
-      pid: string,
+      persona_id: string,
       machineId: string | null,
       body: { user_session_id: string; player_name: string; player_gender: string },
       llm: LlmChoice | null,
     ) =>
-      request<SessionInit>("POST", `${V1}/chat/${enc(pid)}/init-session`, {
-        query: { machine_id: machineId ?? undefined },
-        body,
-        llm,
-      }),
-    history: (pid: string, user_session_id: string, machine_id: string) =>
-      request<ChatHistory>("GET", `${V1}/chat/${enc(pid)}/history`, { query: { user_session_id, machine_id } }),
-    reset: (pid: string, user_session_id: string, machine_id: string) =>
-      request<ResetResult>("POST", `${V1}/chat/${enc(pid)}/reset`, { query: { user_session_id, machine_id } }),
-    /** Streams one turn; resolves with the final ChatResponse (`done`). */
+      unwrap(
+        client.POST("/api/v1/chat/{persona_id}/init-session", {
+          params: { path: { persona_id }, query: machineId ? { machine_id: machineId } : {} },
+          body,
+          headers: llmHeaders(llm),
+        }),
+      ),
+    history: (persona_id: string, user_session_id: string, machine_id: string) =>
+      unwrap(
+        client.GET("/api/v1/chat/{persona_id}/history", {
+          params: { path: { persona_id }, query: { user_session_id, machine_id } },
+        }),
+      ),
+    reset: (persona_id: string, user_session_id: string, machine_id: string) =>
+      unwrap(
+        client.POST("/api/v1/chat/{persona_id}/reset", {
+          params: { path: { persona_id }, query: { user_session_id, machine_id } },
+        }),
+      ),
+    /** Streams one turn over SSE; resolves with the final ChatResponse (`done`). */
     stream: async (
-      pid: string,
+      personaId: string,
       machineId: string,
-      body: { message: string; user_session_id: string },
+      body: paths["/api/v1/chat/{persona_id}/message/stream"]["post"]["requestBody"]["content"]["application/json"],
       llm: LlmChoice | null,
       handlers: { onMetadata?: (m: ChatMetadata) => void; onText?: (t: string) => void },
       signal?: AbortSignal,
     ): Promise<ChatResponse> => {
-      const res = await send("POST", `${V1}/chat/${enc(pid)}/message/stream`, {
+      const route: keyof paths = "/api/v1/chat/{persona_id}/message/stream";
+      const res = await send("POST", route.replace("{persona_id}", encodeURIComponent(personaId)), {
         query: { machine_id: machineId },
         body,
         llm,
         signal,
       });
-      if (!res.body) throw new Error("The server sent no stream");
+      if (!res.body) throw await errorFromResponse(res);
       let done: ChatResponse | null = null;
       let failure: string | null = null;
       await readSse(res.body, (e) => {
@@ -124,12 +167,12 @@ export const api = {
           return;
         }
         if (e.event === "metadata") handlers.onMetadata?.(data as ChatMetadata);
-        else if (e.event === "text_delta") handlers.onText?.((data as { text: string }).text ?? "");
+        else if (e.event === "text_delta") handlers.onText?.((data as { text?: string }).text ?? "");
         else if (e.event === "done") done = data as ChatResponse;
         else if (e.event === "error") failure = (data as { error?: string }).error ?? "The turn failed";
       });
       if (failure) throw new Error(failure);
-      if (!done) throw new Error("The stream ended early");
+      if (!done) throw new Error("The stream ended before the turn finished");
       return done;
     },
   },

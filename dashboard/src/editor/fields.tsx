@@ -216,7 +216,7 @@ export function TextAreaField(
               disabled={busy || !text.trim()}
               onClick={polish}
             >
-              {busy ? "Polishing…" : "✨ Polish"}
+              {busy ? "Polishing…" : "Polish"}
             </button>
           </span>
         )}

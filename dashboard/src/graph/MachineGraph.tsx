@@ -1,367 +1,468 @@
-// The scenario's state machine as an editable graph: states are nodes, transitions edges; the
-// inspector edits the selected one. Controlled: every edit calls onChange with a new Machine.
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useMemo, useRef, useState } from "react";
 import {
   Background,
+  BackgroundVariant,
   Controls,
-  Handle,
   MarkerType,
   MiniMap,
-  Position as Side,
   ReactFlow,
+  ReactFlowProvider,
+  applyNodeChanges,
+  useReactFlow,
   type Connection,
-  type NodeProps,
+  type EdgeChange,
+  type NodeChange,
+  type OnDelete,
+  type OnNodeDrag,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import "./graph.css";
-import { useMeasuredNodes } from "./useMeasuredNodes";
-import type { Machine, ValidationIssue } from "../api/types";
+import type { Machine, State, Transition, ValidationIssue } from "../api/types";
 import {
+  STATE_NODE_HEIGHT,
+  STATE_NODE_WIDTH,
   addState,
   autoLayout,
   connect,
-  DECISION_TYPES,
+  edgeSlots,
   freeSpot,
+  freezeLayout,
   groupMachineIssues,
-  machineToGraph,
-  moveState,
-  OUTCOMES,
-  removeState,
-  removeTransition,
-  renameState,
-  setInitial,
-  stateKeyFromNodeId,
   indexFromEdgeId,
-  transitionLabel,
+  issuesSignature,
+  layoutMachine,
+  layoutSignature,
+  moveState,
+  removeElements,
+  renameState,
+  stateKeyFromNodeId,
+  stateNodeId,
+  transitionToEdge,
   updateState,
   updateTransition,
-  type StateNode,
+  type PositionMap,
+  type StateNode as StateNodeT,
+  type TransitionEdge as TransitionEdgeT,
 } from "./mapping";
-
-const StateNodeView = memo(function StateNodeView({ data }: NodeProps<StateNode>) {
-  const s = data.state;
-  const key = s.state_key;
-  return (
-    <div
-      className={`state-node${data.isActive ? " active" : ""}${data.issues.length ? " has-issues" : ""}`}
-      aria-current={data.isActive ? "step" : undefined}
-    >
-      <Handle type="target" position={Side.Left} data-testid={`target-handle-${key}`} />
-      <div className="state-title">{s.label || key}</div>
-      <div className="state-key">{key}</div>
-      <div className="state-badges">
-        {s.is_initial_state && <span className="badge info">initial</span>}
-        {s.is_terminal_state && <span className="badge">terminal</span>}
-        {s.terminal_outcome && <span className="badge ok">{s.terminal_outcome}</span>}
-        {data.isActive && <span className="badge ok">Current state</span>}
-      </div>
-      {s.follow_up_condition && <div className="state-followup">? {s.follow_up_condition}</div>}
-      {data.issues.map((i, n) => (
-        <div key={n} className="state-issue" role="note">
-          {i.message}
-        </div>
-      ))}
-      <Handle type="source" position={Side.Right} data-testid={`source-handle-${key}`} />
-    </div>
-  );
-});
-
-const nodeTypes = { state: StateNodeView };
-
-type Selection = { kind: "state"; key: string } | { kind: "transition"; index: number } | null;
+import { StateNode } from "./StateNode";
+import { SelectEdgeContext, TransitionEdge } from "./TransitionEdge";
+import { MachineProblems, StateInspector, TransitionInspector, type Selection } from "./MachineInspector";
 
 export interface MachineGraphProps {
   machine: Machine;
   machineIndex: number;
   issues: ValidationIssue[];
+  /** The playtest's current state, highlighted on the graph. */
   activeStateKey?: string | null;
   onChange: (next: Machine) => void;
 }
 
+// Module level: React Flow warns when these objects change between renders.
+const nodeTypes = { state: StateNode };
+const edgeTypes = { transition: TransitionEdge };
+const DELETE_KEYS = ["Backspace", "Delete"];
+const FIT_VIEW_OPTIONS = { padding: 0.15, maxZoom: 1.1 };
+const PRO_OPTIONS = { hideAttribution: true };
+
+export const DECISION_COLORS: Record<string, string> = {
+  pass: "#15803d",
+  redirect: "#2563eb",
+  reject: "#c2410c",
+  kick_out: "#7e22ce",
+};
+const INVALID_COLOR = "#dc2626";
+/** Above this many states, only the visible nodes and edges are rendered. */
+const VIRTUALIZE_ABOVE = 80;
+
+function useLatest<T>(value: T) {
+  const ref = useRef(value);
+  ref.current = value;
+  return ref;
+}
+
+interface NodeCacheEntry {
+  state: State;
+  index: number;
+  mode: string;
+  issues: string;
+  active: boolean;
+  x: number;
+  y: number;
+  node: StateNodeT;
+}
+interface EdgeCacheEntry {
+  transition: Transition;
+  slotKey: string;
+  issues: string;
+  edge: TransitionEdgeT;
+}
+
+/** The visual state-machine editor of one machine (controlled: every edit calls `onChange`). */
 export function MachineGraph(props: MachineGraphProps) {
-  const { machine, machineIndex, issues, activeStateKey, onChange } = props;
-  const [selected, setSelected] = useState<Selection>(null);
+  return (
+    <ReactFlowProvider>
+      <MachineGraphInner key={props.machineIndex} {...props} />
+    </ReactFlowProvider>
+  );
+}
+
+function MachineGraphInner({ machine, machineIndex, issues, activeStateKey, onChange }: MachineGraphProps) {
+  const rf = useReactFlow();
+  const machineRef = useLatest(machine);
+  const onChangeRef = useLatest(onChange);
+  const [sel, setSel] = useState<Selection>(null);
+
   const grouped = useMemo(() => groupMachineIssues(issues, machineIndex), [issues, machineIndex]);
-  const graph = useMemo(
-    () => machineToGraph(machine, { issues: grouped, activeStateKey }),
-    [machine, grouped, activeStateKey],
-  );
-  const edges = useMemo(
-    () =>
-      graph.edges.map((e) => {
-        const t = machine.transitions[e.data!.index];
-        const bad = e.data!.issues.length > 0;
-        return {
-          id: e.id,
-          source: e.source,
-          target: e.target,
-          label: transitionLabel(t) + (bad ? " ⚠" : ""),
-          ariaLabel: `Transition ${t.from_state_key} to ${t.to_state_key}`,
-          className: `edge-${t.decision_type}${bad ? " edge-issue" : ""}`,
-          markerEnd: { type: MarkerType.ArrowClosed },
-          selected: selected?.kind === "transition" && selected.index === e.data!.index,
+
+  // Layout: only recomputed when keys, edges or given positions change (not on text edits).
+  const sig = layoutSignature(machine);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const positions: PositionMap = useMemo(() => layoutMachine(machine), [sig]);
+  const positionsRef = useLatest(positions);
+
+  // ---- nodes: one stable object per unchanged state, so memoised node components skip renders.
+  const nodeCache = useRef(new Map<string, NodeCacheEntry>());
+  const computedNodes = useMemo(() => {
+    const mode = machine.scoring_mode ?? "scoring";
+    const next = new Map<string, NodeCacheEntry>();
+    const list = machine.states.map((state, index) => {
+      const key = state.state_key;
+      const pos = positions.get(key) ?? { x: 0, y: 0 };
+      const stateIssues = grouped.states.get(index) ?? [];
+      const isig = issuesSignature(stateIssues);
+      const active = !!activeStateKey && activeStateKey === key;
+      const old = nodeCache.current.get(key);
+      let entry: NodeCacheEntry;
+      if (
+        old &&
+        old.state === state &&
+        old.index === index &&
+        old.mode === mode &&
+        old.issues === isig &&
+        old.active === active &&
+        old.x === pos.x &&
+        old.y === pos.y
+      ) {
+        entry = old;
+      } else {
+        entry = {
+          state,
+          index,
+          mode,
+          issues: isig,
+          active,
+          x: pos.x,
+          y: pos.y,
+          node: {
+            id: stateNodeId(key),
+            type: "state",
+            position: { x: pos.x, y: pos.y },
+            ariaLabel: `State ${key}`,
+            data: { state, index, scoringMode: mode, issues: stateIssues, isActive: active },
+          },
         };
+      }
+      next.set(key, entry);
+      return entry.node;
+    });
+    nodeCache.current = next;
+    return list;
+  }, [machine.states, machine.scoring_mode, positions, grouped, activeStateKey]);
+
+  // Local copy of the nodes: React Flow keeps measurements and live drag positions on them.
+  const srcOf = useRef(new WeakMap<object, StateNodeT>());
+  const [rfNodes, setRfNodes] = useState<StateNodeT[]>(computedNodes);
+  const [seenComputed, setSeenComputed] = useState(computedNodes);
+  if (seenComputed !== computedNodes) {
+    setSeenComputed(computedNodes);
+    const prevById = new Map(rfNodes.map((n) => [n.id, n]));
+    setRfNodes(
+      computedNodes.map((c) => {
+        const p = prevById.get(c.id);
+        if (!p) return c;
+        if (p === c || srcOf.current.get(p) === c) return p;
+        const merged: StateNodeT = { ...c, measured: p.measured };
+        srcOf.current.set(merged, c);
+        return merged;
       }),
-    [graph.edges, machine.transitions, selected],
-  );
+    );
+  }
+
   const nodes = useMemo(
-    () => graph.nodes.map((n) => ({ ...n, selected: selected?.kind === "state" && selected.key === n.data.state.state_key })),
-    [graph.nodes, selected],
+    () =>
+      rfNodes.map((n) => {
+        const want = sel?.kind === "state" && stateNodeId(sel.key) === n.id;
+        if (!!n.selected === want) return n;
+        const copy = { ...n, selected: want };
+        srcOf.current.set(copy, srcOf.current.get(n) ?? n);
+        return copy;
+      }),
+    [rfNodes, sel],
   );
 
-  const [rfNodes, onNodesChange] = useMeasuredNodes(nodes);
+  // ---- edges
+  const edgeCache = useRef(new Map<number, EdgeCacheEntry>());
+  const edges = useMemo(() => {
+    const slots = edgeSlots(machine.transitions);
+    const next = new Map<number, EdgeCacheEntry>();
+    const list = machine.transitions.map((t, k) => {
+      const tIssues = grouped.transitions.get(k) ?? [];
+      const isig = issuesSignature(tIssues);
+      const slotKey = `${slots.loopIndex[k]}/${slots.parallelIndex[k]}/${slots.parallelCount[k]}/${slots.reversed[k]}`;
+      const selected = sel?.kind === "transition" && sel.index === k;
+      const old = edgeCache.current.get(k);
+      let entry: EdgeCacheEntry;
+      if (old && old.transition === t && old.slotKey === slotKey && old.issues === isig && !!old.edge.selected === selected) {
+        entry = old;
+      } else {
+        const edge = transitionToEdge(t, k, slots, tIssues);
+        const color = tIssues.length ? INVALID_COLOR : (DECISION_COLORS[t.decision_type] ?? "#64748b");
+        edge.markerEnd = { type: MarkerType.ArrowClosed, color, width: 18, height: 18 };
+        edge.selected = selected;
+        entry = { transition: t, slotKey, issues: isig, edge };
+      }
+      next.set(k, entry);
+      return entry.edge;
+    });
+    edgeCache.current = next;
+    return list;
+  }, [machine.transitions, grouped, sel]);
 
-  // Fit the view once every node has been measured, and again when states come or go.
-  const flow = useRef<{ fit: () => unknown } | null>(null);
-  const measuredCount = rfNodes.filter((n) => n.measured?.width).length;
-  useEffect(() => {
-    if (rfNodes.length > 0 && measuredCount === rfNodes.length) {
-      requestAnimationFrame(() => void flow.current?.fit());
+  // ---- edits
+  const emit = useCallback((next: Machine) => {
+    if (next !== machineRef.current) onChangeRef.current(next);
+  }, [machineRef, onChangeRef]);
+  /** Structural edits first write the current layout into the document, so nothing jumps. */
+  const frozen = useCallback(() => freezeLayout(machineRef.current, positionsRef.current), [machineRef, positionsRef]);
+
+  const onNodesChange = useCallback((changes: NodeChange<StateNodeT>[]) => {
+    const rest: NodeChange<StateNodeT>[] = [];
+    for (const c of changes) {
+      if (c.type === "select") {
+        const key = stateKeyFromNodeId(c.id);
+        if (key === null) continue;
+        if (c.selected) setSel({ kind: "state", key });
+        else setSel((s) => (s?.kind === "state" && s.key === key ? null : s));
+      } else if (c.type !== "remove") {
+        rest.push(c);
+      }
     }
-  }, [measuredCount, rfNodes.length]);
+    if (rest.length === 0) return;
+    setRfNodes((prev) => {
+      const next = applyNodeChanges(rest, prev);
+      // Keep the link from each updated node to the computed node it came from.
+      const prevById = new Map(prev.map((n) => [n.id, n]));
+      for (const n of next) {
+        const p = prevById.get(n.id);
+        if (p && p !== n) srcOf.current.set(n, srcOf.current.get(p) ?? p);
+      }
+      return next;
+    });
+  }, []);
 
-  const onConnect = useCallback(
-    (c: Connection) => {
-      const from = stateKeyFromNodeId(c.source);
-      const to = stateKeyFromNodeId(c.target);
-      if (!from || !to) return;
-      const next = connect(machine, from, to);
-      onChange(next.machine);
-      setSelected({ kind: "transition", index: next.index });
-    },
-    [machine, onChange],
-  );
+  const onEdgesChange = useCallback((changes: EdgeChange<TransitionEdgeT>[]) => {
+    for (const c of changes) {
+      if (c.type !== "select") continue;
+      const index = indexFromEdgeId(c.id);
+      if (index === null) continue;
+      if (c.selected) setSel({ kind: "transition", index });
+      else setSel((s) => (s?.kind === "transition" && s.index === index ? null : s));
+    }
+  }, []);
 
-  const add = () => {
-    const spot = freeSpot(graph.nodes.map((n) => n.position));
-    const next = addState(machine, { position: spot });
-    onChange(next.machine);
-    setSelected({ kind: "state", key: next.key });
-  };
+  const onNodeDragStop: OnNodeDrag<StateNodeT> = useCallback((_e, _node, dragged) => {
+    let m = frozen();
+    for (const n of dragged) {
+      const key = stateKeyFromNodeId(n.id);
+      if (key !== null) m = moveState(m, key, n.position);
+    }
+    emit(m);
+  }, [emit, frozen]);
+
+  const onConnect = useCallback((c: Connection) => {
+    const from = stateKeyFromNodeId(c.source);
+    const to = stateKeyFromNodeId(c.target);
+    if (from === null || to === null) return;
+    const { machine: m, index } = connect(frozen(), from, to);
+    emit(m);
+    setSel({ kind: "transition", index });
+  }, [emit, frozen]);
+
+  const onDelete: OnDelete<StateNodeT, TransitionEdgeT> = useCallback(({ nodes: ns, edges: es }) => {
+    const keys = ns.map((n) => stateKeyFromNodeId(n.id)).filter((k): k is string => k !== null);
+    const idx = es.map((e) => indexFromEdgeId(e.id)).filter((k): k is number => k !== null);
+    emit(removeElements(frozen(), keys, idx));
+    setSel(null);
+  }, [emit, frozen]);
+
+  const selectEdge = useCallback((edgeId: string) => {
+    const index = indexFromEdgeId(edgeId);
+    if (index !== null) setSel({ kind: "transition", index });
+  }, []);
+
+  const onAddState = useCallback(() => {
+    const m0 = frozen();
+    const pos = positionsRef.current;
+    const near = sel?.kind === "state" ? pos.get(sel.key) : null;
+    const spot = freeSpot(pos.values(), near);
+    const { machine: m, key } = addState(m0, { position: spot });
+    emit(m);
+    setSel({ kind: "state", key });
+    // Bring the new state into view (with virtualisation, off-screen nodes are not rendered).
+    requestAnimationFrame(() => {
+      rf.setCenter(spot.x + STATE_NODE_WIDTH / 2, spot.y + STATE_NODE_HEIGHT / 2, { zoom: Math.max(rf.getZoom(), 0.6), duration: 200 });
+    });
+  }, [emit, frozen, positionsRef, rf, sel]);
+
+  const onAutoLayout = useCallback(() => {
+    emit(autoLayout(machineRef.current));
+    requestAnimationFrame(() => rf.fitView({ ...FIT_VIEW_OPTIONS, duration: 200 }));
+  }, [emit, machineRef, rf]);
+
+  // ---- inspector
+  const selectedState = sel?.kind === "state" ? machine.states.findIndex((s) => s.state_key === sel.key) : -1;
+  const selectedTransition = sel?.kind === "transition" && sel.index < machine.transitions.length ? sel.index : -1;
+  let inspector: React.ReactNode;
+  if (selectedState >= 0) {
+    const state = machine.states[selectedState];
+    const key = state.state_key;
+    inspector = (
+      <StateInspector
+        key={`s:${key}`}
+        machine={machine}
+        state={state}
+        index={selectedState}
+        issues={grouped.states.get(selectedState) ?? []}
+        onPatch={(patch) => emit(updateState(machineRef.current, key, patch))}
+        onRename={(to) => {
+          const t = to.trim();
+          if (t === "") return "The state key must not be empty.";
+          if (t === key) return null;
+          if (machineRef.current.states.some((s) => s.state_key === t)) return `Another state already uses the key ${t}.`;
+          // Keep the node where it is: its position is stored under the new key.
+          const next = renameState(freezeLayout(machineRef.current, positionsRef.current), key, t);
+          emit(next);
+          setSel({ kind: "state", key: t });
+          return null;
+        }}
+        onDelete={() => {
+          emit(removeElements(frozen(), [key], []));
+          setSel(null);
+        }}
+        onConnect={(to) => {
+          const { machine: m, index } = connect(frozen(), key, to);
+          emit(m);
+          setSel({ kind: "transition", index });
+        }}
+        onSelect={setSel}
+      />
+    );
+  } else if (selectedTransition >= 0) {
+    const k = selectedTransition;
+    inspector = (
+      <TransitionInspector
+        key={`t:${k}`}
+        machine={machine}
+        transition={machine.transitions[k]}
+        index={k}
+        issues={grouped.transitions.get(k) ?? []}
+        onPatch={(patch) => emit(updateTransition(machineRef.current, k, patch))}
+        onDelete={() => {
+          const from = machineRef.current.transitions[k]?.from_state_key;
+          emit(removeElements(frozen(), [], [k]));
+          // Back to the state it left, which is usually what the creator edits next.
+          setSel(from !== undefined && machineRef.current.states.some((s) => s.state_key === from) ? { kind: "state", key: from } : null);
+        }}
+        onSelect={setSel}
+      />
+    );
+  } else {
+    inspector = (
+      <div className="fg-inspector__empty">
+        <p>Select a state or a transition to edit it.</p>
+        <p className="fg-muted">
+          Drag from a state's right handle to another state (or itself) to add a transition. Delete or Backspace removes
+          the selection.
+        </p>
+      </div>
+    );
+  }
+
+  const virtualize = machine.states.length > VIRTUALIZE_ABOVE;
 
   return (
-    <div className="machine-graph">
-      <div className="graph-toolbar" role="toolbar" aria-label="Graph tools">
-        <button type="button" onClick={add}>
-          Add state
-        </button>
-        <button type="button" onClick={() => onChange(autoLayout(machine))}>
-          Auto layout
-        </button>
+    <div className="fg-root">
+      <div className="fg-main">
+        <div className="fg-toolbar" role="toolbar" aria-label="Graph tools">
+          <button type="button" className="fg-button fg-button--primary" onClick={onAddState}>
+            Add state
+          </button>
+          <button type="button" className="fg-button" onClick={onAutoLayout}>
+            Auto layout
+          </button>
+          <span className="fg-toolbar__stats" aria-live="polite">
+            {machine.states.length} states · {machine.transitions.length} transitions
+          </span>
+          <ul className="fg-legend" aria-label="Decision types">
+            {Object.entries(DECISION_COLORS).map(([d, c]) => (
+              <li key={d}>
+                <span className="fg-legend__swatch" style={{ background: c }} aria-hidden="true" />
+                {d.replace("_", " ")}
+              </li>
+            ))}
+          </ul>
+        </div>
+        <MachineProblems issues={grouped.machine} />
+        <div className="fg-canvas" role="region" aria-label="State machine graph">
+          <SelectEdgeContext.Provider value={selectEdge}>
+            <ReactFlow<StateNodeT, TransitionEdgeT>
+              className="fg-flow"
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={nodeTypes}
+              edgeTypes={edgeTypes}
+              onNodesChange={onNodesChange}
+              onEdgesChange={onEdgesChange}
+              onNodeDragStop={onNodeDragStop}
+              onConnect={onConnect}
+              onDelete={onDelete}
+              onPaneClick={() => setSel(null)}
+              deleteKeyCode={DELETE_KEYS}
+              fitView
+              fitViewOptions={FIT_VIEW_OPTIONS}
+              minZoom={0.05}
+              maxZoom={2}
+              onlyRenderVisibleElements={virtualize}
+              proOptions={PRO_OPTIONS}
+              elevateEdgesOnSelect
+            >
+              <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
+              <Controls position="bottom-left" />
+              <MiniMap
+                position="bottom-right"
+                pannable
+                zoomable
+                nodeColor={miniMapColor}
+                ariaLabel="Mini map of the state machine"
+              />
+            </ReactFlow>
+          </SelectEdgeContext.Provider>
+        </div>
       </div>
-      <div className="graph-body">
-        <section className="graph-canvas" aria-label="State machine graph">
-          <ReactFlow
-            nodes={rfNodes}
-            edges={edges}
-            nodeTypes={nodeTypes}
-            onNodesChange={onNodesChange}
-            onInit={(instance) => {
-              flow.current = { fit: () => instance.fitView({ padding: 0.15 }) };
-            }}
-            onConnect={onConnect}
-            onNodeClick={(_, n) => setSelected({ kind: "state", key: n.data.state.state_key })}
-            onEdgeClick={(_, e) => {
-              const index = indexFromEdgeId(e.id);
-              if (index !== null) setSelected({ kind: "transition", index });
-            }}
-            onNodeDragStop={(_, n) => {
-              const key = stateKeyFromNodeId(n.id);
-              if (key) onChange(moveState(machine, key, { x: Math.round(n.position.x), y: Math.round(n.position.y) }));
-            }}
-            onPaneClick={() => setSelected(null)}
-            fitView
-            minZoom={0.1}
-            deleteKeyCode={null}
-          >
-            <Background />
-            <Controls />
-            <MiniMap pannable zoomable />
-          </ReactFlow>
-        </section>
-        <Inspector {...props} selected={selected} setSelected={setSelected} />
-      </div>
+      <section className="fg-inspector" aria-label="Inspector">
+        {inspector}
+      </section>
     </div>
   );
 }
 
-function issueText(issues: ValidationIssue[], path: string) {
-  const own = issues.filter((i) => i.path === path);
-  return own.length ? (
-    <span className="field-issue" role="alert">
-      {own.map((i) => i.message).join("; ")}
-    </span>
-  ) : null;
+function miniMapColor(n: { data?: Record<string, unknown> }): string {
+  const d = n.data as StateNodeT["data"] | undefined;
+  if (!d) return "#cbd5e1";
+  if (d.issues.length) return INVALID_COLOR;
+  if (d.isActive) return "#f59e0b";
+  if (d.state.is_initial_state) return "#15803d";
+  if (d.state.is_terminal_state) return "#334155";
+  return "#94a3b8";
 }
 
-function Inspector(
-  props: MachineGraphProps & { selected: Selection; setSelected: (s: Selection) => void },
-) {
-  const { machine, machineIndex, issues, onChange, selected, setSelected } = props;
-  const [renameDraft, setRenameDraft] = useState<string | null>(null);
-  const [connectTo, setConnectTo] = useState("");
-  const base = `machines[${machineIndex}]`;
-  if (!selected) {
-    return (
-      <section className="inspector" aria-label="Inspector">
-        <p className="muted">Select a state or a transition to edit it. Drag from a state's right handle to another state to add a transition.</p>
-      </section>
-    );
-  }
-  if (selected.kind === "state") {
-    const index = machine.states.findIndex((s) => s.state_key === selected.key);
-    const s = machine.states[index];
-    if (!s) return <section className="inspector" aria-label="Inspector" />;
-    const p = `${base}.states[${index}]`;
-    const set = (patch: Parameters<typeof updateState>[2]) => onChange(updateState(machine, s.state_key, patch));
-    return (
-      <section className="inspector" aria-label="Inspector">
-        <h3>State {s.state_key}</h3>
-        <label>
-          State key
-          <input
-            value={renameDraft ?? s.state_key}
-            onChange={(e) => setRenameDraft(e.target.value)}
-            onBlur={() => {
-              if (renameDraft && renameDraft !== s.state_key) {
-                onChange(renameState(machine, s.state_key, renameDraft));
-                setSelected({ kind: "state", key: renameDraft });
-              }
-              setRenameDraft(null);
-            }}
-          />
-        </label>
-        {issueText(issues, `${p}.state_key`)}
-        <label>
-          Label
-          <input value={s.label ?? ""} onChange={(e) => set({ label: e.target.value || null })} />
-        </label>
-        <label>
-          Prompt instruction
-          <textarea rows={4} value={s.prompt_instruction ?? ""} onChange={(e) => set({ prompt_instruction: e.target.value })} />
-        </label>
-        {issueText(issues, `${p}.prompt_instruction`)}
-        <label className="check">
-          <input type="checkbox" checked={!!s.is_initial_state} onChange={(e) => onChange(setInitial(machine, e.target.checked ? s.state_key : null))} />
-          Initial state
-        </label>
-        <label className="check">
-          <input type="checkbox" checked={!!s.is_terminal_state} onChange={(e) => set({ is_terminal_state: e.target.checked })} />
-          Terminal state
-        </label>
-        {issueText(issues, `${p}.is_terminal_state`)}
-        {machine.scoring_mode === "pass_fail" && s.is_terminal_state && (
-          <label>
-            Terminal outcome
-            <select value={s.terminal_outcome ?? ""} onChange={(e) => set({ terminal_outcome: (e.target.value || null) as never })}>
-              <option value="">(default ACCEPT)</option>
-              {OUTCOMES.map((o) => (
-                <option key={o}>{o}</option>
-              ))}
-            </select>
-          </label>
-        )}
-        <label>
-          Follow-up condition
-          <input value={s.follow_up_condition ?? ""} onChange={(e) => set({ follow_up_condition: e.target.value || null })} />
-        </label>
-        <fieldset>
-          <legend>Add transition</legend>
-          <label>
-            To state
-            <select value={connectTo} onChange={(e) => setConnectTo(e.target.value)}>
-              <option value="">Choose…</option>
-              {machine.states.map((t) => (
-                <option key={t.state_key} value={t.state_key}>
-                  {t.state_key}
-                </option>
-              ))}
-            </select>
-          </label>
-          <button
-            type="button"
-            disabled={!connectTo}
-            onClick={() => {
-              const next = connect(machine, s.state_key, connectTo);
-              onChange(next.machine);
-              setSelected({ kind: "transition", index: next.index });
-            }}
-          >
-            Add transition
-          </button>
-        </fieldset>
-        <button
-          type="button"
-          className="danger-ghost"
-          onClick={() => {
-            onChange(removeState(machine, s.state_key));
-            setSelected(null);
-          }}
-        >
-          Delete state
-        </button>
-      </section>
-    );
-  }
-  const t = machine.transitions[selected.index];
-  if (!t) return <section className="inspector" aria-label="Inspector" />;
-  const p = `${base}.transitions[${selected.index}]`;
-  const set = (patch: Parameters<typeof updateTransition>[2]) => onChange(updateTransition(machine, selected.index, patch));
-  const keys = machine.states.map((s) => s.state_key);
-  return (
-    <section className="inspector" aria-label="Inspector">
-      <h3>
-        Transition {t.from_state_key} → {t.to_state_key}
-      </h3>
-      <label>
-        From
-        <select value={t.from_state_key} onChange={(e) => set({ from_state_key: e.target.value })}>
-          {keys.map((k) => (
-            <option key={k}>{k}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        To
-        <select value={t.to_state_key} onChange={(e) => set({ to_state_key: e.target.value })}>
-          {keys.map((k) => (
-            <option key={k}>{k}</option>
-          ))}
-        </select>
-      </label>
-      {issueText(issues, `${p}.to_state_key`)}
-      <label>
-        Decision type
-        <select value={t.decision_type} onChange={(e) => set({ decision_type: e.target.value as never })}>
-          {DECISION_TYPES.map((d) => (
-            <option key={d}>{d}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Condition
-        <textarea rows={3} value={t.condition} onChange={(e) => set({ condition: e.target.value })} />
-      </label>
-      {issueText(issues, `${p}.condition`)}
-      <label>
-        Score delta
-        <input type="number" value={t.score_delta ?? 0} onChange={(e) => set({ score_delta: Number(e.target.value) || 0 })} />
-      </label>
-      <label>
-        Priority
-        <input type="number" value={t.priority ?? 0} onChange={(e) => set({ priority: Number(e.target.value) || 0 })} />
-      </label>
-      <button
-        type="button"
-        className="danger-ghost"
-        onClick={() => {
-          onChange(removeTransition(machine, selected.index));
-          // Back to the state it left, which is usually what the creator edits next.
-          setSelected({ kind: "state", key: t.from_state_key });
-        }}
-      >
-        Delete transition
-      </button>
-    </section>
-  );
-}

@@ -36,7 +36,7 @@ export const STATE_NODE_HEIGHT = 130;
 export const MACHINE_NODE_WIDTH = 240;
 export const MACHINE_NODE_HEIGHT = 96;
 
-const RANK_SEP = 140;
+const RANK_SEP = 200;
 const NODE_SEP = 70;
 
 // ---------------------------------------------------------------------------------------------

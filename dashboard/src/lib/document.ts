@@ -62,7 +62,22 @@ export function parseDocument(text: string, format: DocFormat): PersonaDocument 
   if (!Array.isArray(obj.machines)) {
     throw new DocumentParseError("The document has no `machines` list.");
   }
-  return value as PersonaDocument;
+  return normalizeDocument(value as PersonaDocument);
+}
+
+/** Fills in the lists the editor relies on (a machine without `transitions` gets `[]`). */
+export function normalizeDocument(doc: PersonaDocument): PersonaDocument {
+  if (!Array.isArray(doc.machines)) return doc;
+  const needs = doc.machines.some((m) => m && typeof m === "object" && (!Array.isArray(m.transitions) || !Array.isArray(m.states)));
+  if (!needs) return doc;
+  return {
+    ...doc,
+    machines: doc.machines.map((m) =>
+      m && typeof m === "object"
+        ? { ...m, states: Array.isArray(m.states) ? m.states : [], transitions: Array.isArray(m.transitions) ? m.transitions : [] }
+        : m,
+    ),
+  };
 }
 
 export function serializeDocument(doc: PersonaDocument, format: DocFormat): string {
@@ -161,6 +176,7 @@ export function fileNameFor(doc: PersonaDocument, format: DocFormat): string {
     (doc.persona?.name ?? "persona")
       .toLowerCase()
       .normalize("NFKD")
+      .replace(/[\u0300-\u036f]/g, "")
       .replace(/[^a-z0-9]+/g, "_")
       .replace(/^_+|_+$/g, "") || "persona";
   return `${base}.${format === "json" ? "json" : "yaml"}`;

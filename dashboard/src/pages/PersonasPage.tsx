@@ -270,7 +270,7 @@ function GenerateDialog(props: { onClose: () => void; onDone: (d: PersonaDocumen
       setBusy("Writing the persona…");
       const persona = await api.generatePersona(brief.trim(), choice);
       setBusy("Designing a scenario…");
-      const machine = await api.generateMachine({ identity: persona, brief: brief.trim() }, choice);
+      const machine = await api.generateMachine({ identity: `${persona.name}: ${persona.description}\n\n${persona.identity_prompt}`, brief: brief.trim() }, choice);
       props.onDone({
         persona: {
           name: persona.name,

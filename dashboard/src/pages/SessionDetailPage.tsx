@@ -76,7 +76,7 @@ export function SessionDetailPage() {
                   )}
                   {m.score_at_time !== null && <span>score {m.score_at_time}</span>}
                   {m.decision && <span className={`decision d-${m.decision}`}>{m.decision}</span>}
-                  {m.follow_up_triggered && <span className="decision d-follow_up">follow-up</span>}
+                  {m.follow_up_triggered && m.decision !== "follow_up" && <span className="decision d-follow_up">follow-up</span>}
                   <time dateTime={m.created_at}>{formatTime(m.created_at)}</time>
                 </div>
                 {m.evaluator_reason && (

@@ -7,7 +7,7 @@ import { formatTime, relativeTime } from "../components/format";
 
 const PAGE = 20;
 
-export function OutcomeBadge(props: { outcome: string | null }) {
+export function OutcomeBadge(props: { outcome?: string | null }) {
   if (!props.outcome) return <span className="badge info">Active</span>;
   const cls = props.outcome === "ACCEPT" ? "ok" : props.outcome === "KICK_OUT" ? "bad" : "warn";
   return <span className={`badge ${cls}`}>{props.outcome}</span>;

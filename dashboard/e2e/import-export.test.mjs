@@ -1,0 +1,75 @@
+// Export a persona as JSON and as YAML (real downloads), import each file again, and compare
+// the stored documents: equal apart from ids.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { BASE, newPage, personaIdFromUrl, save, signUp, useBrowser, waitNoProblems } from "./harness.mjs";
+
+useBrowser();
+
+function withoutIds(v) {
+  if (Array.isArray(v)) return v.map(withoutIds);
+  if (v && typeof v === "object") {
+    const out = {};
+    for (const [k, x] of Object.entries(v)) if (k !== "id") out[k] = withoutIds(x);
+    return out;
+  }
+  return v;
+}
+
+async function fullDoc(page, id) {
+  // Read through the page's own session (same origin, same token).
+  return page.evaluate(async (pid) => {
+    const token = JSON.parse(localStorage.getItem("foil.auth")).token;
+    const r = await fetch(`/api/v1/personas/${pid}/full`, { headers: { Authorization: `Bearer ${token}` } });
+    return r.json();
+  }, id);
+}
+
+test("export JSON and YAML, re-import both, same document", async () => {
+  const { page, shot, done } = await newPage();
+  await signUp(page);
+  // Start from the linked example (several scenarios, links, output variables).
+  await page.getByRole("button", { name: "From example" }).click();
+  await page.getByRole("dialog", { name: "Start from an example" }).getByRole("button", { name: /Corwin/ }).click();
+  await waitNoProblems(page);
+  await save(page);
+  await page.waitForURL(/\/personas\/[0-9a-f-]{36}$/);
+  const originalId = personaIdFromUrl(page.url());
+  const original = withoutIds(await fullDoc(page, originalId));
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Personas" }).click();
+  const row = page.getByRole("row").filter({ hasText: "Corwin" });
+  const files = {};
+  for (const format of ["JSON", "YAML"]) {
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      row.getByRole("button", { name: `Export ${format}` }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), format === "JSON" ? "corwin.json" : "corwin.yaml");
+    files[format] = await download.path();
+  }
+  const jsonText = readFileSync(files.JSON, "utf8");
+  assert.ok(!/"id"\s*:/.test(jsonText), "exports carry no ids");
+  assert.match(readFileSync(files.YAML, "utf8"), /^persona:/m);
+
+  for (const format of ["JSON", "YAML"]) {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Personas" }).click();
+    await page.getByLabel("Import file").setInputFiles(files[format]);
+    await page.getByRole("heading", { name: "Corwin", level: 1 }).waitFor();
+    await waitNoProblems(page);
+    await save(page);
+    await page.waitForURL((u) => /\/personas\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.includes(originalId));
+    const copy = withoutIds(await fullDoc(page, personaIdFromUrl(page.url())));
+    assert.deepEqual(copy, original, `the ${format} round trip keeps the document`);
+  }
+
+  // A broken file shows its parse error and changes nothing.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Personas" }).click();
+  await page.getByLabel("Import file").setInputFiles({ name: "broken.yaml", mimeType: "application/yaml", buffer: Buffer.from("persona: [unclosed\n") });
+  await page.getByRole("alert").filter({ hasText: "Could not import broken.yaml" }).waitFor();
+  await shot("personas-import-error");
+  assert.equal(await page.getByRole("row").filter({ hasText: "Corwin" }).count(), 3);
+  assert.ok(BASE);
+  await done();
+});
