@@ -13,10 +13,9 @@ function offlineScalar(): Plugin {
     resolveId: (id) => (id === "virtual:scalar" ? "\0virtual:scalar" : null),
     load(id) {
       if (id !== "\0virtual:scalar") return null;
-      const source = readFileSync(bundle, "utf8").replaceAll(
-        '@font-face {\\n  font-family: "',
-        '@font-face {\\n  font-family: "scalar-cdn-unused-',
-      );
+      // Its @font-face rules point at fonts.scalar.com: point them at local() fonts instead, so
+      // the page never asks the internet (system fonts are used when those are absent).
+      const source = readFileSync(bundle, "utf8").replace(/url\(https:\/\/fonts\.scalar\.com\/[^)]*\)( format\([^)]*\))?/g, 'local("scalar-offline")');
       const ref = this.emitFile({ type: "asset", name: "scalar-standalone.js", source });
       return `export default import.meta.ROLLUP_FILE_URL_${ref};`;
     },

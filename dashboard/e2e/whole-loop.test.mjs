@@ -97,6 +97,7 @@ test("the whole creator loop", async () => {
   await shot("sessions");
   await row.getByRole("link", { name: "Robin" }).click();
   await page.getByRole("list", { name: "Messages" }).waitFor();
+  await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "Grumpy Barista" }).waitFor();
   const reasons = page.getByText("Evaluator's reason:");
   await reasons.first().waitFor();
   assert.equal(await reasons.count(), accept.messages.length, "one evaluator reason per player message");

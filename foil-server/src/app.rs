@@ -265,7 +265,7 @@ pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
     let general = OpenApiRouter::new()
         .merge(routes::auth::router())
         .merge(routes::api_keys::router())
-        .merge(routes::personas::router())
+        .merge(routes::personas::router(ctx.config.max_document_bytes))
         .merge(routes::persona_sessions::router())
         .merge(dashboard::api_router())
         .merge(routes::web_chat::general_router())

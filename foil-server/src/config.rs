@@ -49,6 +49,9 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderSettings>,
     /// Largest accepted request body, in bytes (larger → 413).
     pub max_body_bytes: usize,
+    /// Largest accepted persona document (`creator/save`, `creator/validate`), in bytes: a
+    /// machine of the 200 states validation allows is a few hundred KiB.
+    pub max_document_bytes: usize,
     /// Longest accepted player message, in characters.
     pub max_message_chars: usize,
     /// Time limit of one LLM call, in seconds (for streams: first byte and each gap).
@@ -109,6 +112,7 @@ impl Default for Config {
             default_model: "offline".into(),
             providers: BTreeMap::new(),
             max_body_bytes: 64 * 1024,
+            max_document_bytes: 1024 * 1024,
             max_message_chars: 2000,
             summary_window: 20,
             llm_timeout_secs: 60,
@@ -139,6 +143,7 @@ impl std::fmt::Debug for Config {
             .field("default_model", &self.default_model)
             .field("providers", &self.providers.keys().collect::<Vec<_>>())
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_document_bytes", &self.max_document_bytes)
             .field("cors_origins", &self.cors_origins)
             .finish_non_exhaustive()
     }
@@ -224,6 +229,7 @@ impl Config {
                 "SUPABASE_ANON_KEY" => self.supabase_anon_key = opt(&value),
                 "DEFAULT_MODEL" => self.default_model = value,
                 "MAX_BODY_BYTES" => self.max_body_bytes = parse(&value, err)?,
+                "MAX_DOCUMENT_BYTES" => self.max_document_bytes = parse(&value, err)?,
                 "MAX_MESSAGE_CHARS" => self.max_message_chars = parse(&value, err)?,
                 "SUMMARY_WINDOW" => self.summary_window = parse(&value, err)?,
                 "LLM_TIMEOUT_SECS" => self.llm_timeout_secs = parse(&value, err)?,
@@ -356,6 +362,7 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_PROVIDER_<NAME>_API_KEY      operator's own key for NAME, used when a request brings none
   FOIL_PROVIDER_<NAME>_KIND         protocol of a custom provider: openai or anthropic
   FOIL_MAX_BODY_BYTES               request body limit [65536]
+  FOIL_MAX_DOCUMENT_BYTES           persona document limit (creator/save, validate) [1048576]
   FOIL_MAX_MESSAGE_CHARS            player message limit [2000]
   FOIL_SUMMARY_WINDOW               messages kept verbatim before summarizing [20]
   FOIL_LLM_TIMEOUT_SECS             time limit of one LLM call [60]

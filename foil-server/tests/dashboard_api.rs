@@ -312,6 +312,73 @@ async fn positions_survive_a_save(backend: Backend) {
     );
 }
 
+/// The largest machine validation allows (200 states, two transitions from each) is far above
+/// the server-wide 64 KiB body limit: the document routes take up to `max_document_bytes`.
+fn largest_machine_persona() -> Value {
+    let mut doc = sample_persona("Two hundred rooms", false);
+    let n = 200;
+    let prompt =
+        "Describe this room of the labyrinth to the player and ask which door they take next.";
+    let states: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"state_key": format!("ROOM_{i:03}"), "label": format!("Room {i}"),
+                   "prompt_instruction": prompt, "is_initial_state": i == 0,
+                   "is_terminal_state": i == n - 1})
+        })
+        .collect();
+    let transitions: Vec<Value> = (0..n - 1)
+        .flat_map(|i| {
+            [(i + 1, "pass", 1), ((i + 2).min(n - 1), "redirect", 0)].map(|(to, decision, delta)| {
+                json!({"from_state_key": format!("ROOM_{i:03}"), "to_state_key": format!("ROOM_{to:03}"),
+                       "decision_type": decision, "score_delta": delta,
+                       "condition": format!("the player takes the {decision} door of room {i}")})
+            })
+        })
+        .collect();
+    doc["machines"][0]["states"] = json!(states);
+    doc["machines"][0]["transitions"] = json!(transitions);
+    doc
+}
+
+#[tokio::test]
+async fn documents_of_the_largest_machine_fit_the_document_limit() {
+    let Some(app) = TestApp::new(Backend::Sqlite).await else {
+        return;
+    };
+    let token = app.signup("labyrinth@example.com").await;
+    let doc = largest_machine_persona();
+    let bytes = serde_json::to_vec(&doc).unwrap().len();
+    assert!(
+        bytes > 64 * 1024,
+        "the document ({bytes} B) exceeds the general limit"
+    );
+    let post = |path: &str, body: &Value| TestRequest::post(path).bearer(&token).json(body);
+
+    let res = app.send(post("/api/v1/creator/validate", &doc)).await;
+    assert_eq!(
+        res.json(),
+        json!({"valid": true, "issues": []}),
+        "{}",
+        res.text
+    );
+    let id = app.save_persona(&token, &doc).await;
+    let full = app
+        .send(TestRequest::get(&format!("/api/v1/personas/{id}/full")).bearer(&token))
+        .await
+        .json();
+    assert_eq!(full["machines"][0]["states"].as_array().unwrap().len(), 200);
+
+    // Above the document limit: 413 naming it; other routes keep the general limit.
+    let mut huge = doc.clone();
+    huge["persona"]["description"] = json!("x".repeat(1024 * 1024));
+    app.send(post("/api/v1/creator/validate", &huge))
+        .await
+        .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    app.send(post("/api/v1/auth/login", &doc))
+        .await
+        .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+}
+
 #[tokio::test]
 async fn config_route_tells_the_page_how_to_sign_in() {
     let Some(app) = TestApp::new(Backend::Sqlite).await else {

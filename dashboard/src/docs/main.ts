@@ -6,11 +6,20 @@ import scalarUrl from "virtual:scalar";
 
 declare global {
   interface Window {
-    Scalar?: { createApiReference: (selector: string, config: { url: string }) => unknown };
+    Scalar?: { createApiReference: (selector: string, config: Record<string, unknown>) => unknown };
   }
 }
 
 const script = document.createElement("script");
 script.src = scalarUrl;
-script.onload = () => window.Scalar?.createApiReference("#api-reference", { url: "/openapi.json" });
+// Everything that would reach scalar.com is off: its web fonts (system fonts instead), its
+// request proxy (the "try it" client calls our own origin directly) and its AI agent.
+script.onload = () =>
+  window.Scalar?.createApiReference("#api-reference", {
+    url: "/openapi.json",
+    withDefaultFonts: false,
+    proxyUrl: "",
+    agent: { disabled: true },
+    telemetry: false,
+  });
 document.head.appendChild(script);

@@ -61,7 +61,9 @@ export interface MachineGraphProps {
 const nodeTypes = { state: StateNode };
 const edgeTypes = { transition: TransitionEdge };
 const DELETE_KEYS = ["Backspace", "Delete"];
-const FIT_VIEW_OPTIONS = { padding: 0.15, maxZoom: 1.1 };
+// Fitting never zooms out below half size, where labels stop being readable: a machine wider
+// than the canvas is panned instead (the minimap and "Fit View" still show all of it).
+const FIT_VIEW_OPTIONS = { padding: 0.15, maxZoom: 1.1, minZoom: 0.5 };
 const PRO_OPTIONS = { hideAttribution: true };
 
 export const DECISION_COLORS: Record<string, string> = {

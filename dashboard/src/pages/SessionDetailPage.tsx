@@ -10,6 +10,14 @@ export function SessionDetailPage() {
   const { personaId = "", sessionId = "" } = useParams();
   const [detail, setDetail] = useState<SessionDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [personaName, setPersonaName] = useState<string | null>(null);
+  useEffect(() => {
+    // The breadcrumb's name only: a failure leaves the generic label.
+    api
+      .full(personaId)
+      .then((d) => setPersonaName(d.persona.name))
+      .catch(() => undefined);
+  }, [personaId]);
   useEffect(() => {
     api
       .session(personaId, sessionId)
@@ -23,7 +31,7 @@ export function SessionDetailPage() {
   return (
     <section className="page narrow-wide">
       <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to="/">Personas</Link> › <Link to={`/personas/${personaId}`}>Persona</Link> ›{" "}
+        <Link to="/">Personas</Link> › <Link to={`/personas/${personaId}`}>{personaName ?? "Persona"}</Link> ›{" "}
         <Link to={`/personas/${personaId}/sessions`}>Sessions</Link> › Session
       </nav>
       {error && <p className="error" role="alert">{error}</p>}

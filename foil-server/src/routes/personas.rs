@@ -367,13 +367,19 @@ async fn delete_persona(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub fn router() -> OpenApiRouter<ApiContext> {
+/// `document_limit`: the body limit of the routes that take a whole persona document (larger
+/// than the server-wide one; the inner layer wins).
+pub fn router(document_limit: usize) -> OpenApiRouter<ApiContext> {
+    let documents = OpenApiRouter::new()
+        .routes(routes!(save))
+        .routes(routes!(validate))
+        .layer(axum::extract::DefaultBodyLimit::max(document_limit))
+        .layer(axum::Extension(crate::extract::BodyLimit(document_limit)));
     OpenApiRouter::new()
         .routes(routes!(list_personas))
         .routes(routes!(get_persona, delete_persona))
         .routes(routes!(get_full))
-        .routes(routes!(save))
-        .routes(routes!(validate))
+        .merge(documents)
         .routes(routes!(publish))
         .routes(routes!(unpublish))
 }

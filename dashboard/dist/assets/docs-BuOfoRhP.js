@@ -1,1 +1,0 @@
-import"./modulepreload-polyfill-B5Qt9EMX.js";const a=new URL("scalar-standalone-MRLa4BoY.js",import.meta.url).href,e=document.createElement("script");e.src=a;e.onload=()=>window.Scalar?.createApiReference("#api-reference",{url:"/openapi.json"});document.head.appendChild(e);

@@ -1,0 +1,1 @@
+import"./modulepreload-polyfill-B5Qt9EMX.js";const a=new URL("scalar-standalone-w__DHoYn.js",import.meta.url).href,e=document.createElement("script");e.src=a;e.onload=()=>window.Scalar?.createApiReference("#api-reference",{url:"/openapi.json",withDefaultFonts:!1,proxyUrl:"",agent:{disabled:!0},telemetry:!1});document.head.appendChild(e);
