@@ -1,5 +1,6 @@
 // Export a persona as JSON and as YAML (real downloads), import each file again, and compare
-// the stored documents: equal apart from ids.
+// the stored documents: equal apart from ids. And the list's other actions: publish /
+// unpublish, duplicate, delete with confirmation.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -71,5 +72,56 @@ test("export JSON and YAML, re-import both, same document", async () => {
   await shot("personas-import-error");
   assert.equal(await page.getByRole("row").filter({ hasText: "Corwin" }).count(), 3);
   assert.ok(BASE);
+  await done();
+});
+
+test("publish, duplicate and delete from the personas list", async () => {
+  const { page, shot, done } = await newPage();
+  await signUp(page);
+  await page.getByRole("button", { name: "From example" }).click();
+  await page.getByRole("dialog", { name: "Start from an example" }).getByRole("button", { name: /Grumpy Barista/ }).click();
+  await waitNoProblems(page);
+  await save(page);
+  await page.waitForURL(/\/personas\/[0-9a-f-]{36}$/);
+  const id = personaIdFromUrl(page.url());
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Personas" }).click();
+
+  const row = (name) => page.getByRole("row").filter({ has: page.getByRole("link", { name, exact: true }) });
+  const original = row("Grumpy Barista");
+  await original.getByText("Draft").waitFor();
+  await original.getByRole("button", { name: "Publish" }).click();
+  await original.getByRole("button", { name: "Unpublish" }).waitFor();
+  assert.equal((await fullDoc(page, id)).persona.is_published, true);
+  await original.getByRole("button", { name: "Unpublish" }).click();
+  await original.getByRole("button", { name: "Publish" }).waitFor();
+  assert.equal((await fullDoc(page, id)).persona.is_published, false);
+
+  // Duplicate: a new persona with the same machines, named "(copy)", a draft.
+  await original.getByRole("button", { name: "Duplicate" }).click();
+  const copyRow = row("Grumpy Barista (copy)");
+  await copyRow.waitFor();
+  const copyHref = await copyRow.getByRole("link", { name: "Grumpy Barista (copy)" }).getAttribute("href");
+  const copyId = personaIdFromUrl(copyHref);
+  assert.notEqual(copyId, id);
+  const [a, b] = [withoutIds(await fullDoc(page, id)), withoutIds(await fullDoc(page, copyId))];
+  assert.deepEqual(b.machines, a.machines, "the copy has the same scenarios");
+  await shot("personas-list");
+
+  // Delete asks first; Cancel keeps it, Delete removes it for good.
+  await copyRow.getByRole("button", { name: "Delete" }).click();
+  const confirm = page.getByRole("dialog", { name: "Delete persona?" });
+  await confirm.getByText("cannot be undone").waitFor();
+  await confirm.getByRole("button", { name: "Cancel" }).click();
+  await confirm.waitFor({ state: "detached" });
+  await copyRow.waitFor();
+  await copyRow.getByRole("button", { name: "Delete" }).click();
+  await confirm.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("status").filter({ hasText: "Deleted “Grumpy Barista (copy)”." }).waitFor();
+  await copyRow.waitFor({ state: "detached" });
+  // Checked from outside the page (a 404 inside it would be logged as a console error).
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem("foil.auth")).token);
+  const gone = await fetch(`${BASE}/api/v1/personas/${copyId}/full`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(gone.status, 404);
+  await original.waitFor();
   await done();
 });
