@@ -47,6 +47,77 @@ pub fn eval_json_schema() -> Value {
     })
 }
 
+/// Every answer legal in `state_key`, as `(decision, transition_index)` pairs: each candidate
+/// with its own decision type, `redirect` with no index when the state has no redirect
+/// candidate, and `follow_up` when the state has a follow-up condition. Never empty.
+pub fn legal_answers(machine: &Machine, state_key: &str) -> Vec<(&'static str, Option<usize>)> {
+    let cands = candidates(machine, state_key);
+    let mut legal: Vec<(&'static str, Option<usize>)> = cands
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.decision_type.as_str(), Some(i)))
+        .collect();
+    if !cands
+        .iter()
+        .any(|t| t.decision_type == DecisionType::Redirect)
+    {
+        legal.push(("redirect", None));
+    }
+    if machine.state(state_key).is_some_and(has_follow_up) {
+        legal.push(("follow_up", None));
+    }
+    legal
+}
+
+/// Longest `reason` a grammar-constrained evaluator may write (a small model would otherwise
+/// ramble until `max_tokens`).
+const MAX_REASON_CHARS: usize = 200;
+
+/// [`eval_json_schema`] narrowed to `state_key`: `decision` lists only the decisions that are
+/// legal there and `transition_index` only its candidates' numbers (and null where allowed).
+/// Still one root object, as OpenAI's strict mode requires; a mismatched pair remains
+/// possible, which [`eval_exact_schema`] rules out for decoders that take it.
+pub fn eval_json_schema_for(machine: &Machine, state_key: &str) -> Value {
+    let legal = legal_answers(machine, state_key);
+    let mut decisions: Vec<&str> = Vec::new();
+    let mut indexes: Vec<Value> = Vec::new();
+    for (decision, index) in &legal {
+        if !decisions.contains(decision) {
+            decisions.push(decision);
+        }
+        let index = json!(index);
+        if !indexes.contains(&index) {
+            indexes.push(index);
+        }
+    }
+    let mut schema = eval_json_schema();
+    schema["properties"]["decision"]["enum"] = json!(decisions);
+    schema["properties"]["transition_index"]["enum"] = Value::Array(indexes);
+    schema
+}
+
+/// Exactly the legal answers in `state_key`: a root `anyOf` with one object per legal
+/// `(decision, transition_index)` pair, for grammar-based decoders (llama.cpp), which then
+/// cannot produce an out-of-range index or an index paired with the wrong decision.
+pub fn eval_exact_schema(machine: &Machine, state_key: &str) -> Value {
+    let alternatives: Vec<Value> = legal_answers(machine, state_key)
+        .into_iter()
+        .map(|(decision, index)| {
+            json!({
+                "type": "object",
+                "properties": {
+                    "decision": {"const": decision},
+                    "transition_index": {"const": index},
+                    "reason": {"type": "string", "maxLength": MAX_REASON_CHARS}
+                },
+                "required": ["decision", "transition_index", "reason"],
+                "additionalProperties": false
+            })
+        })
+        .collect();
+    json!({ "anyOf": alternatives })
+}
+
 impl EvalAnswer {
     /// Reads the answer out of an LLM reply. Tolerates ```json fences and prose around the
     /// object, decision names in other cases or with `-`/space for `_`, a missing `reason` or
@@ -374,6 +445,52 @@ mod tests {
             .unwrap();
         assert_eq!(a.reason.as_deref(), Some("polite"));
         assert_eq!(a.transition_index, Some(0));
+    }
+
+    #[test]
+    fn state_schemas_admit_only_legal_answers() {
+        let machine = scoring_machine();
+        // S0: 0 pass, 1 reject, 2 redirect, 3 redirect, 4 kick_out, and a follow-up.
+        assert_eq!(
+            legal_answers(&machine, "S0"),
+            vec![
+                ("pass", Some(0)),
+                ("reject", Some(1)),
+                ("redirect", Some(2)),
+                ("redirect", Some(3)),
+                ("kick_out", Some(4)),
+                ("follow_up", None)
+            ]
+        );
+        let narrowed = eval_json_schema_for(&machine, "S0");
+        assert_eq!(
+            narrowed["properties"]["decision"]["enum"],
+            json!(["pass", "reject", "redirect", "kick_out", "follow_up"])
+        );
+        assert_eq!(
+            narrowed["properties"]["transition_index"]["enum"],
+            json!([0, 1, 2, 3, 4, null])
+        );
+        assert_eq!(narrowed["additionalProperties"], json!(false));
+
+        // Every alternative of the exact schema is an answer the parser accepts, and their
+        // number is the number of legal answers.
+        for state in ["S0", "S1"] {
+            let exact = eval_exact_schema(&machine, state);
+            let alternatives = exact["anyOf"].as_array().unwrap();
+            assert_eq!(alternatives.len(), legal_answers(&machine, state).len());
+            for alt in alternatives {
+                let answer = json!({
+                    "decision": alt["properties"]["decision"]["const"],
+                    "transition_index": alt["properties"]["transition_index"]["const"],
+                    "reason": "r"
+                });
+                assert!(
+                    parse_eval_answer(&machine, state, &answer.to_string()).is_ok(),
+                    "{state}: {answer}"
+                );
+            }
+        }
     }
 
     #[test]

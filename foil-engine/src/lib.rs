@@ -65,7 +65,10 @@ mod template;
 mod test_support;
 mod text;
 
-pub use eval::{eval_json_schema, parse_eval_answer, parse_evaluation, EvalAnswer, Evaluation};
+pub use eval::{
+    eval_exact_schema, eval_json_schema, eval_json_schema_for, legal_answers, parse_eval_answer,
+    parse_evaluation, EvalAnswer, Evaluation,
+};
 pub use links::{available_machines, fired_links, is_linked, primary_machine};
 pub use offline::{
     offline_evaluate, offline_evaluation, offline_extract, offline_reply, offline_summary,

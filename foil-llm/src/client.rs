@@ -14,6 +14,7 @@ use crate::providers::{ProviderKind, Route};
 use crate::request::ChatRequest;
 use crate::secret::Secret;
 use crate::stream::{self, EventDecoder, LlmStream};
+use crate::structured::{is_refusal, DialectMemory, StructuredDialect};
 use crate::{anthropic, openai};
 
 /// Most bytes of an error body read to find the provider's message.
@@ -62,6 +63,7 @@ pub struct ClientBuildError(String);
 pub struct LlmClient {
     http: reqwest::Client,
     max_response_bytes: usize,
+    dialects: DialectMemory,
 }
 
 /// The key and header layout of one call.
@@ -96,6 +98,7 @@ impl LlmClient {
         Ok(LlmClient {
             http,
             max_response_bytes: options.max_response_bytes,
+            dialects: DialectMemory::default(),
         })
     }
 
@@ -117,6 +120,16 @@ impl LlmClient {
         result
     }
 
+    /// The structured-output dialect to ask `route`'s provider in: the one that last worked
+    /// after a refusal, else its configured or default one.
+    pub fn dialect_for(&self, route: &Route) -> StructuredDialect {
+        self.dialects
+            .get(route.provider_name())
+            .unwrap_or_else(|| route.provider.first_dialect())
+    }
+
+    /// With structured output, tries the provider's dialect and steps down to the next one on
+    /// a refusal; the dialect that worked is remembered for the provider.
     async fn complete_inner(
         &self,
         route: &Route,
@@ -124,11 +137,48 @@ impl LlmClient {
         req: &ChatRequest,
         timeout: Duration,
     ) -> Result<String, LlmError> {
+        if req.structured.is_none() {
+            return self
+                .complete_once(route, key, req, StructuredDialect::Prompt, timeout)
+                .await;
+        }
+        let first = self.dialect_for(route);
+        let mut dialect = first;
+        loop {
+            match self.complete_once(route, key, req, dialect, timeout).await {
+                Ok(text) => {
+                    if dialect != first {
+                        tracing::info!(provider = route.provider_name(), dialect = %dialect, "structured output: using this dialect for the provider from now on");
+                        self.dialects.remember(route.provider_name(), dialect);
+                    }
+                    return Ok(text);
+                }
+                Err(error) if is_refusal(&error) => match dialect.next() {
+                    Some(next) => {
+                        tracing::info!(provider = route.provider_name(), refused = %dialect, next = %next, "the provider refused a structured-output dialect: {error}");
+                        dialect = next;
+                    }
+                    None => return Err(error),
+                },
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn complete_once(
+        &self,
+        route: &Route,
+        key: Option<&Secret>,
+        req: &ChatRequest,
+        dialect: StructuredDialect,
+        timeout: Duration,
+    ) -> Result<String, LlmError> {
         let prepared = prepare(route, key)?;
         let provider = prepared.provider;
+        let req = in_dialect(req, dialect);
         let body = match route.kind() {
-            ProviderKind::Anthropic => anthropic::body(&route.model, req, false),
-            _ => openai::body(&route.model, req, false),
+            ProviderKind::Anthropic => anthropic::body(&route.model, &req, false),
+            _ => openai::body(&route.model, &req, false, dialect),
         };
         let call = async {
             let response = self
@@ -185,13 +235,15 @@ impl LlmClient {
         timeout: Duration,
     ) -> Result<(Response, Box<dyn EventDecoder>), LlmError> {
         let prepared = prepare(route, key)?;
+        let dialect = self.dialect_for(route);
+        let req = in_dialect(req, dialect);
         let (body, decoder): (_, Box<dyn EventDecoder>) = match route.kind() {
             ProviderKind::Anthropic => (
-                anthropic::body(&route.model, req, true),
+                anthropic::body(&route.model, &req, true),
                 Box::new(anthropic::Decoder::new(req.structured.is_some())),
             ),
             _ => (
-                openai::body(&route.model, req, true),
+                openai::body(&route.model, &req, true, dialect),
                 Box::<openai::Decoder>::default(),
             ),
         };
@@ -254,6 +306,18 @@ impl LlmClient {
         } else {
             Err(status_error(prepared, response).await)
         }
+    }
+}
+
+/// The request as sent in `dialect`: a prompt-only request carries no structured output.
+fn in_dialect(req: &ChatRequest, dialect: StructuredDialect) -> std::borrow::Cow<'_, ChatRequest> {
+    if dialect == StructuredDialect::Prompt && req.structured.is_some() {
+        std::borrow::Cow::Owned(ChatRequest {
+            structured: None,
+            ..req.clone()
+        })
+    } else {
+        std::borrow::Cow::Borrowed(req)
     }
 }
 

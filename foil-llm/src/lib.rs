@@ -37,6 +37,7 @@ mod providers;
 mod request;
 mod secret;
 mod stream;
+mod structured;
 
 pub use anthropic::OPENING_USER_TURN as ANTHROPIC_OPENING_USER_TURN;
 pub use client::{ClientBuildError, ClientOptions, LlmClient};
@@ -45,3 +46,4 @@ pub use providers::{ProviderConfig, ProviderConfigError, ProviderKind, Providers
 pub use request::{ChatMessage, ChatRequest, Role, StructuredOutput};
 pub use secret::Secret;
 pub use stream::LlmStream;
+pub use structured::StructuredDialect;

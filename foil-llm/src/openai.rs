@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use crate::error::LlmError;
 use crate::request::{ChatRequest, Role};
 use crate::stream::{Decoded, EventDecoder};
+use crate::structured::StructuredDialect;
 
 /// OpenAI reasoning models take `max_completion_tokens` and reject `temperature`.
 fn is_reasoning_model(model: &str) -> bool {
@@ -15,8 +16,13 @@ fn is_reasoning_model(model: &str) -> bool {
         .any(|p| model.starts_with(p))
 }
 
-/// The request body.
-pub(crate) fn body(model: &str, req: &ChatRequest, stream: bool) -> Value {
+/// The request body; structured output (if any) in `dialect`.
+pub(crate) fn body(
+    model: &str,
+    req: &ChatRequest,
+    stream: bool,
+    dialect: StructuredDialect,
+) -> Value {
     let messages: Vec<Value> = req
         .messages
         .iter()
@@ -42,13 +48,21 @@ pub(crate) fn body(model: &str, req: &ChatRequest, stream: bool) -> Value {
         }
     }
     if let Some(structured) = &req.structured {
-        body.insert(
-            "response_format".into(),
-            json!({
+        let format = match dialect {
+            StructuredDialect::JsonSchema => Some(json!({
                 "type": "json_schema",
                 "json_schema": {"name": structured.wire_name(), "schema": structured.schema, "strict": true},
-            }),
-        );
+            })),
+            StructuredDialect::JsonObjectSchema => Some(json!({
+                "type": "json_object",
+                "schema": structured.exact.as_ref().unwrap_or(&structured.schema),
+            })),
+            StructuredDialect::JsonObject => Some(json!({"type": "json_object"})),
+            StructuredDialect::Tool | StructuredDialect::Prompt => None,
+        };
+        if let Some(format) = format {
+            body.insert("response_format".into(), format);
+        }
     }
     if stream {
         body.insert("stream".into(), json!(true));
@@ -227,10 +241,10 @@ mod tests {
     #[test]
     fn reasoning_models_get_max_completion_tokens_and_no_temperature() {
         let req = ChatRequest::new(vec![ChatMessage::user("hi")]).with_temperature(0.0);
-        let b = body("o3-mini", &req, false);
+        let b = body("o3-mini", &req, false, StructuredDialect::JsonSchema);
         assert!(b.get("temperature").is_none());
         assert_eq!(b["max_completion_tokens"], 1024);
-        let b = body("gpt-4o-mini", &req, true);
+        let b = body("gpt-4o-mini", &req, true, StructuredDialect::JsonSchema);
         assert_eq!(b["temperature"], 0.0);
         assert_eq!(b["max_tokens"], 1024);
         assert_eq!(b["stream"], true);
@@ -241,10 +255,28 @@ mod tests {
         let req = ChatRequest::new(vec![ChatMessage::user("hi")]).with_structured(
             StructuredOutput::new("eval result", json!({"type": "object"})),
         );
-        let b = body("gpt-4o", &req, false);
+        let b = body("gpt-4o", &req, false, StructuredDialect::JsonSchema);
         assert_eq!(b["response_format"]["type"], "json_schema");
         assert_eq!(b["response_format"]["json_schema"]["name"], "eval_result");
         assert_eq!(b["response_format"]["json_schema"]["strict"], true);
+    }
+
+    #[test]
+    fn each_dialect_has_its_wire_form() {
+        let req = ChatRequest::new(vec![ChatMessage::user("hi")]).with_structured(
+            StructuredOutput::new("answer", json!({"type": "object"}))
+                .with_exact(json!({"anyOf": [{"type": "object"}]})),
+        );
+        let b = body("m", &req, false, StructuredDialect::JsonObjectSchema);
+        assert_eq!(
+            b["response_format"],
+            json!({"type": "json_object", "schema": {"anyOf": [{"type": "object"}]}}),
+            "grammar-based servers get the exact schema"
+        );
+        let b = body("m", &req, false, StructuredDialect::JsonObject);
+        assert_eq!(b["response_format"], json!({"type": "json_object"}));
+        let b = body("m", &req, false, StructuredDialect::Prompt);
+        assert!(b.get("response_format").is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::error::LlmError;
 use crate::secret::Secret;
+use crate::structured::StructuredDialect;
 
 /// The wire protocol a provider speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize)]
@@ -97,6 +98,10 @@ pub struct ProviderConfig {
     /// Whether a call without any key is refused up front (`false` for e.g. `ollama`).
     #[serde(default = "default_requires_key")]
     pub requires_key: bool,
+    /// How to ask this provider for JSON first; `None`: the protocol's default
+    /// ([`StructuredDialect::default_for`]). Refusals step down from here automatically.
+    #[serde(default)]
+    pub structured: Option<StructuredDialect>,
 }
 
 fn default_requires_key() -> bool {
@@ -112,6 +117,7 @@ impl ProviderConfig {
             base_url: base_url.into(),
             api_key: None,
             requires_key: true,
+            structured: None,
         }
     }
 
@@ -131,6 +137,7 @@ impl ProviderConfig {
             base_url: String::new(),
             api_key: None,
             requires_key: false,
+            structured: None,
         }
     }
 
@@ -138,6 +145,20 @@ impl ProviderConfig {
     pub fn with_api_key(mut self, key: Secret) -> Self {
         self.api_key = Some(key);
         self
+    }
+
+    /// Sets the structured-output dialect asked first.
+    pub fn with_structured(mut self, dialect: StructuredDialect) -> Self {
+        self.structured = Some(dialect);
+        self
+    }
+
+    /// The dialect to ask first: the configured one if this protocol can take it, else the
+    /// protocol's default.
+    pub fn first_dialect(&self) -> StructuredDialect {
+        self.structured
+            .filter(|d| d.fits(self.kind))
+            .unwrap_or_else(|| StructuredDialect::default_for(self.kind))
     }
 
     /// Sets whether a key is required.
@@ -329,6 +350,7 @@ impl Providers {
                 base_url: base_url.to_owned(),
                 api_key: None,
                 requires_key,
+                structured: None,
             };
             by_name.insert(name.to_owned(), Arc::new(config));
         }
@@ -367,6 +389,17 @@ impl Providers {
     pub fn set_api_key(&mut self, name: &str, key: Secret) -> Result<(), ProviderConfigError> {
         let mut config = self.existing(name)?;
         config.api_key = Some(key);
+        self.insert(config)
+    }
+
+    /// Sets the structured-output dialect a provider is asked first.
+    pub fn set_structured(
+        &mut self,
+        name: &str,
+        dialect: StructuredDialect,
+    ) -> Result<(), ProviderConfigError> {
+        let mut config = self.existing(name)?;
+        config.structured = Some(dialect);
         self.insert(config)
     }
 

@@ -47,16 +47,22 @@ impl ChatMessage {
     }
 }
 
-/// A JSON-schema constrained answer. OpenAI: `response_format` `json_schema` with
-/// `strict: true` (so the schema must follow OpenAI's strict rules: every property required,
-/// `additionalProperties: false`). Anthropic: a single forced tool whose `input_schema` is the
-/// schema; the tool input comes back as the JSON text.
+/// A JSON-schema constrained answer, sent in the provider's dialect
+/// ([`StructuredDialect`](crate::StructuredDialect)). OpenAI: `response_format` `json_schema`
+/// with `strict: true` (so the schema must follow OpenAI's strict rules: every property
+/// required, `additionalProperties: false`, an object at the root). llama.cpp: `json_object`
+/// with the schema, compiled to a grammar. Anthropic: a single forced tool whose
+/// `input_schema` is the schema; the tool input comes back as the JSON text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StructuredOutput {
     /// Schema/tool name; characters outside `[A-Za-z0-9_-]` are replaced, at most 64 kept.
     pub name: String,
     /// The JSON schema (an object schema).
     pub schema: serde_json::Value,
+    /// Optionally, a stricter schema admitting only a subset of `schema`'s answers with a root
+    /// `anyOf` (which OpenAI's strict mode refuses): sent instead of `schema` to grammar-based
+    /// decoders, which then cannot produce anything else.
+    pub exact: Option<serde_json::Value>,
 }
 
 impl StructuredOutput {
@@ -65,7 +71,14 @@ impl StructuredOutput {
         StructuredOutput {
             name: name.into(),
             schema,
+            exact: None,
         }
+    }
+
+    /// Adds the stricter schema for grammar-based decoders (see [`StructuredOutput::exact`]).
+    pub fn with_exact(mut self, exact: serde_json::Value) -> Self {
+        self.exact = Some(exact);
+        self
     }
 
     /// The name as both vendors accept it (`^[A-Za-z0-9_-]{1,64}$`).

@@ -497,3 +497,107 @@ async fn metrics_are_recorded_per_provider_and_step() {
     }
     assert!(saw_ok && saw_error);
 }
+
+/// llama-cpp-python's server: `json_schema` is answered with its real 500 refusal; it takes
+/// `json_object` with a `schema`. The client steps down at once, and remembers.
+fn llama_cpp_python(request: &foil_mock_llm::RecordedRequest) -> Reply {
+    match request.body.pointer("/response_format/type").and_then(Value::as_str) {
+        Some("json_schema") => Reply::fault(foil_mock_llm::Fault::Status {
+            status: 500,
+            retry_after: None,
+            message: "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}".into(),
+        }),
+        _ => Reply::json(json!({"decision": "pass", "transition_index": 0, "reason": "ok"})),
+    }
+}
+
+#[tokio::test]
+async fn a_refused_structured_dialect_steps_down_and_is_remembered() {
+    let s = Setup::new(MockConfig::default().with_responder(llama_cpp_python)).await;
+    let exact =
+        json!({"anyOf": [{"type": "object", "properties": {"decision": {"const": "pass"}}}]});
+    let req = request()
+        .with_structured(
+            StructuredOutput::new("evaluation", eval_schema()).with_exact(exact.clone()),
+        )
+        .with_step("eval");
+    let route = s.route("openai/gpt-4o-mini");
+    assert_eq!(
+        s.client.dialect_for(&route),
+        foil_llm::StructuredDialect::JsonSchema
+    );
+
+    let text = s.complete("openai/gpt-4o-mini", &req).await.unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["decision"],
+        "pass"
+    );
+    let seen = s.mock.requests();
+    assert_eq!(seen.len(), 2, "one refused call, one in the next dialect");
+    assert_eq!(seen[0].body["response_format"]["type"], "json_schema");
+    assert_eq!(
+        seen[1].body["response_format"],
+        json!({"type": "json_object", "schema": exact}),
+        "the grammar-based dialect gets the exact schema"
+    );
+    assert_eq!(
+        s.client.dialect_for(&route),
+        foil_llm::StructuredDialect::JsonObjectSchema
+    );
+
+    // Remembered: the next call goes straight to the dialect that worked.
+    s.mock.clear_requests();
+    s.complete("openai/gpt-4o-mini", &req).await.unwrap();
+    assert_eq!(s.mock.requests().len(), 1);
+
+    // A plain outage is not a refusal: no step down, the error comes back.
+    let fresh = Setup::new(MockConfig::default()).await;
+    fresh
+        .mock
+        .push_reply(Reply::fault(foil_mock_llm::Fault::server_error()));
+    let error = fresh
+        .complete("openai/gpt-4o-mini", &req)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LlmError::Upstream {
+                status: Some(500),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(fresh.mock.requests().len(), 1);
+    assert_eq!(
+        fresh.client.dialect_for(&fresh.route("openai/gpt-4o-mini")),
+        foil_llm::StructuredDialect::JsonSchema
+    );
+}
+
+#[tokio::test]
+async fn a_configured_dialect_is_asked_first() {
+    let s = Setup::new(MockConfig::default()).await;
+    let mut providers = s.providers.clone();
+    providers
+        .insert(
+            ProviderConfig::openai_compatible("local", s.mock.openai_base_url())
+                .with_structured(foil_llm::StructuredDialect::Prompt),
+        )
+        .unwrap();
+    s.mock.push_reply(Reply::text("{\"decision\": \"pass\"}"));
+    let req = request().with_structured(StructuredOutput::new("evaluation", eval_schema()));
+    let key = Secret::new(KEY);
+    s.client
+        .complete(&providers.resolve("local/m").unwrap(), Some(&key), &req, T)
+        .await
+        .unwrap();
+    assert!(s
+        .mock
+        .last_request()
+        .unwrap()
+        .body
+        .get("response_format")
+        .is_none());
+}

@@ -11,7 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use dashmap::DashMap;
-use foil_llm::{ClientOptions, LlmClient, ProviderConfig, Providers, Secret};
+use foil_llm::{ClientOptions, LlmClient, ProviderConfig, Providers, Secret, StructuredDialect};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -138,6 +138,12 @@ fn providers_from_config(config: &Config) -> anyhow::Result<Providers> {
         }
         if let Some(key) = &settings.api_key {
             providers.set_api_key(name, Secret::new(key.clone()))?;
+        }
+        if let Some(dialect) = &settings.structured {
+            let dialect: StructuredDialect = dialect
+                .parse()
+                .map_err(|e| anyhow::anyhow!("provider `{name}`: {e}"))?;
+            providers.set_structured(name, dialect)?;
         }
     }
     Ok(providers)

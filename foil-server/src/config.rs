@@ -81,6 +81,10 @@ pub struct ProviderSettings {
     pub base_url: Option<String>,
     /// The operator's own key, used when a request brings none. Off by default.
     pub api_key: Option<String>,
+    /// How to ask for JSON first: `json_schema`, `json_object_schema` (llama.cpp),
+    /// `json_object`, `tool` (Anthropic) or `prompt`. Default: the protocol's own; a refusal
+    /// steps down to the next automatically.
+    pub structured: Option<String>,
 }
 
 /// Log line format.
@@ -283,10 +287,10 @@ impl Config {
         value: String,
         err: impl Fn(String) -> ConfigError,
     ) -> Result<(), ConfigError> {
-        const FIELDS: [&str; 3] = ["_BASE_URL", "_API_KEY", "_KIND"];
+        const FIELDS: [&str; 4] = ["_BASE_URL", "_API_KEY", "_KIND", "_STRUCTURED"];
         let Some(field) = FIELDS.iter().find(|f| rest.ends_with(*f)) else {
             return Err(err(
-                "expected FOIL_PROVIDER_<NAME>_BASE_URL, _API_KEY or _KIND".into(),
+                "expected FOIL_PROVIDER_<NAME>_BASE_URL, _API_KEY, _KIND or _STRUCTURED".into(),
             ));
         };
         let name = rest[..rest.len() - field.len()].to_ascii_lowercase();
@@ -298,6 +302,7 @@ impl Config {
         match *field {
             "_BASE_URL" => provider.base_url = value,
             "_API_KEY" => provider.api_key = value,
+            "_STRUCTURED" => provider.structured = value,
             _ => provider.kind = value,
         }
         Ok(())
@@ -361,6 +366,8 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_PROVIDER_<NAME>_BASE_URL     endpoint of provider NAME (openai, anthropic, ollama, custom)
   FOIL_PROVIDER_<NAME>_API_KEY      operator's own key for NAME, used when a request brings none
   FOIL_PROVIDER_<NAME>_KIND         protocol of a custom provider: openai or anthropic
+  FOIL_PROVIDER_<NAME>_STRUCTURED   how NAME is asked for JSON first: json_schema,
+                                    json_object_schema (llama.cpp), json_object, tool, prompt
   FOIL_MAX_BODY_BYTES               request body limit [65536]
   FOIL_MAX_DOCUMENT_BYTES           persona document limit (creator/save, validate) [1048576]
   FOIL_MAX_MESSAGE_CHARS            player message limit [2000]

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use foil_engine::{
-    eval_json_schema, eval_prompt, extraction_json_schema, extraction_prompt, offline_evaluation,
-    offline_extract, offline_reply, offline_summary, parse_evaluation, parse_extraction,
-    reply_prompt, summary_prompt, Decision, EvalContext, Evaluation, ExtractionContext,
-    PromptMessage, ReplyContext, SummaryContext,
+    eval_exact_schema, eval_json_schema_for, eval_prompt, extraction_json_schema,
+    extraction_prompt, offline_evaluation, offline_extract, offline_reply, offline_summary,
+    parse_evaluation, parse_extraction, reply_prompt, summary_prompt, Decision, EvalContext,
+    Evaluation, ExtractionContext, PromptMessage, ReplyContext, SummaryContext,
 };
 use foil_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, StructuredOutput};
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -49,11 +49,15 @@ pub async fn evaluate(
         ));
     }
     let mut messages = to_llm(eval_prompt(ctx));
+    // Only this state's legal answers: exactly (anyOf of pairs) for grammar-based decoders.
+    let structured =
+        StructuredOutput::new("evaluation", eval_json_schema_for(ctx.machine, state_key))
+            .with_exact(eval_exact_schema(ctx.machine, state_key));
     let ask = |messages: Vec<ChatMessage>| {
         let request = ChatRequest::new(messages)
             .with_temperature(0.0)
             .with_max_tokens(300)
-            .with_structured(StructuredOutput::new("evaluation", eval_json_schema()))
+            .with_structured(structured.clone())
             .with_step(Step::Eval.as_str());
         async move {
             llm.complete(&step.route, step.key.as_ref(), &request, timeout)
