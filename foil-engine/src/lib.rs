@@ -59,6 +59,7 @@ mod eval;
 mod links;
 pub mod offline;
 mod prompts;
+pub mod reply_guard;
 mod session;
 mod template;
 #[cfg(test)]

@@ -99,6 +99,18 @@ impl ApiContext {
         Duration::from_secs(self.config.llm_timeout_secs.max(1))
     }
 
+    /// The time and generation limits of the chat pipeline's LLM calls.
+    pub fn llm_limits(&self) -> crate::chat::steps::StepLimits {
+        let c = &self.config;
+        crate::chat::steps::StepLimits {
+            timeout: self.llm_timeout(),
+            eval_tokens: c.llm_max_tokens_eval.max(1),
+            reply_tokens: c.llm_max_tokens_reply.max(1),
+            summary_tokens: c.llm_max_tokens_summary.max(1),
+            reply_chars: c.max_reply_chars.max(1),
+        }
+    }
+
     /// Records a user seen in a valid token (first sight creates the row).
     pub async fn remember_user(&self, user: &User) -> Result<(), ApiError> {
         if self.seen_users.get(&user.id).as_deref() == Some(&user.is_anonymous) {

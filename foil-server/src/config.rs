@@ -56,6 +56,14 @@ pub struct Config {
     pub max_message_chars: usize,
     /// Time limit of one LLM call, in seconds (for streams: first byte and each gap).
     pub llm_timeout_secs: u64,
+    /// `max_tokens` of an evaluator answer.
+    pub llm_max_tokens_eval: u32,
+    /// `max_tokens` of an NPC reply or greeting.
+    pub llm_max_tokens_reply: u32,
+    /// `max_tokens` of a summary or an output-variable extraction.
+    pub llm_max_tokens_summary: u32,
+    /// Longest NPC reply in characters; a longer one is cut at a sentence end.
+    pub max_reply_chars: usize,
     /// Messages kept verbatim in prompts; older ones are folded into the session summary.
     pub summary_window: usize,
     /// Most requests served at once; beyond it requests are shed with 503 + Retry-After
@@ -120,6 +128,10 @@ impl Default for Config {
             max_message_chars: 2000,
             summary_window: 20,
             llm_timeout_secs: 60,
+            llm_max_tokens_eval: 300,
+            llm_max_tokens_reply: 600,
+            llm_max_tokens_summary: 500,
+            max_reply_chars: 1500,
             max_in_flight: 10_000,
             cors_origins: Vec::new(),
             rate_limit: RateLimitConfig::default(),
@@ -237,6 +249,10 @@ impl Config {
                 "MAX_MESSAGE_CHARS" => self.max_message_chars = parse(&value, err)?,
                 "SUMMARY_WINDOW" => self.summary_window = parse(&value, err)?,
                 "LLM_TIMEOUT_SECS" => self.llm_timeout_secs = parse(&value, err)?,
+                "LLM_MAX_TOKENS_EVAL" => self.llm_max_tokens_eval = parse(&value, err)?,
+                "LLM_MAX_TOKENS_REPLY" => self.llm_max_tokens_reply = parse(&value, err)?,
+                "LLM_MAX_TOKENS_SUMMARY" => self.llm_max_tokens_summary = parse(&value, err)?,
+                "MAX_REPLY_CHARS" => self.max_reply_chars = parse(&value, err)?,
                 "CORS_ORIGINS" => self.cors_origins = split_list(&value),
                 "MAX_IN_FLIGHT" => self.max_in_flight = parse(&value, err)?,
                 "LOG_FORMAT" => {
@@ -373,6 +389,10 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_MAX_MESSAGE_CHARS            player message limit [2000]
   FOIL_SUMMARY_WINDOW               messages kept verbatim before summarizing [20]
   FOIL_LLM_TIMEOUT_SECS             time limit of one LLM call [60]
+  FOIL_LLM_MAX_TOKENS_EVAL          generation limit of an evaluator answer [300]
+  FOIL_LLM_MAX_TOKENS_REPLY         generation limit of an NPC reply [600]
+  FOIL_LLM_MAX_TOKENS_SUMMARY       generation limit of a summary / extraction [500]
+  FOIL_MAX_REPLY_CHARS              longest NPC reply; cut at a sentence end [1500]
   FOIL_CORS_ORIGINS                 comma-separated allowed origins, * for any [CORS off]
   FOIL_MAX_IN_FLIGHT                requests served at once before shedding with 503 [10000]
   FOIL_RATE_LIMIT_ENABLED           [true]

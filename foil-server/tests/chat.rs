@@ -22,6 +22,10 @@ mod examples;
 mod faults;
 #[path = "chat/lifecycle.rs"]
 mod lifecycle;
+#[path = "chat/real_model.rs"]
+mod real_model;
+#[path = "chat/replies.rs"]
+mod replies;
 #[path = "chat/routing.rs"]
 mod routing;
 #[path = "chat/shapes.rs"]

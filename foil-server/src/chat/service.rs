@@ -235,7 +235,7 @@ pub async fn init_session(
     let greeting = steps::reply(
         &ctx.llm,
         &selection.response,
-        ctx.llm_timeout(),
+        &ctx.llm_limits(),
         &ReplyContext {
             persona: &persona.document.persona,
             machine,
@@ -328,13 +328,9 @@ pub async fn send_message(
 ) -> Result<ChatResponse, ApiError> {
     let mut prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
     let reply_ctx = prepared.reply_context();
+    let limits = ctx.llm_limits();
     let (reply, extracted) = tokio::join!(
-        steps::reply(
-            &ctx.llm,
-            &prepared.selection.response,
-            ctx.llm_timeout(),
-            &reply_ctx
-        ),
+        steps::reply(&ctx.llm, &prepared.selection.response, &limits, &reply_ctx),
         prepared.extract_variables()
     );
     let reply = prepared.abandon_on_err(reply).await?;
@@ -358,7 +354,7 @@ pub async fn send_message_stream(
     let opened = steps::reply_stream(
         &ctx.llm,
         &prepared.selection.response,
-        ctx.llm_timeout(),
+        &ctx.llm_limits(),
         &prepared.reply_context(),
     )
     .await;

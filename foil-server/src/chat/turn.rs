@@ -219,7 +219,7 @@ pub async fn prepare(
             player_message: &player_message,
         };
         let Evaluation { decision, reason } =
-            steps::evaluate(&ctx.llm, &selection.eval, ctx.llm_timeout(), &eval_ctx).await?;
+            steps::evaluate(&ctx.llm, &selection.eval, &ctx.llm_limits(), &eval_ctx).await?;
         let before = SessionState {
             current_state: session.current_state.clone(),
             score: session.score,
@@ -363,7 +363,7 @@ impl PreparedTurn {
         match steps::extract(
             &self.ctx.llm,
             &self.selection.summarization,
-            self.ctx.llm_timeout(),
+            &self.ctx.llm_limits(),
             &ctx,
         )
         .await
@@ -528,7 +528,7 @@ fn spawn_summary(
         match steps::summarize(
             &ctx.llm,
             &selection.summarization,
-            ctx.llm_timeout(),
+            &ctx.llm_limits(),
             &summary_ctx,
         )
         .await

@@ -15,12 +15,12 @@ crate::on_both_databases!(example_personas_play_to_every_outcome);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Playthrough {
-    machine_key: String,
-    outcome: String,
-    messages: Vec<String>,
+pub(crate) struct Playthrough {
+    pub machine_key: String,
+    pub outcome: String,
+    pub messages: Vec<String>,
     #[serde(default)]
-    unlocks: Vec<String>,
+    pub unlocks: Vec<String>,
 }
 
 fn examples_dir() -> PathBuf {
@@ -29,7 +29,7 @@ fn examples_dir() -> PathBuf {
 
 /// `(stem, document as JSON)` of every example persona; YAML is converted the way
 /// `foil-server persona import` reads it.
-fn example_documents() -> Vec<(String, Value)> {
+pub(crate) fn example_documents() -> Vec<(String, Value)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(examples_dir())
         .expect("examples/personas")
         .map(|e| e.unwrap().path())
@@ -60,7 +60,7 @@ fn example_documents() -> Vec<(String, Value)> {
         .collect()
 }
 
-fn playthroughs(stem: &str) -> Vec<Playthrough> {
+pub(crate) fn playthroughs(stem: &str) -> Vec<Playthrough> {
     let path = examples_dir()
         .join("playthroughs")
         .join(format!("{stem}.json"));

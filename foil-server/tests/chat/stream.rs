@@ -21,7 +21,7 @@ crate::on_both_databases!(
 
 /// Checks a finished stream response end to end and returns `done`.
 #[track_caller]
-fn check_stream(res: &TestResponse) -> (Vec<SseEvent>, Value) {
+pub(crate) fn check_stream(res: &TestResponse) -> (Vec<SseEvent>, Value) {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     let content_type = res.headers.get("content-type").unwrap().to_str().unwrap();
     assert!(
