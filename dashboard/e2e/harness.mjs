@@ -20,23 +20,28 @@ mkdirSync(SCREENSHOTS, { recursive: true });
 
 let browser = null;
 
+/** Debian's Chromium, headless, with the flags this machine needs (never a downloaded browser). */
+export function launchChromium() {
+  // Playwright's plain launch gives Chromium a fresh, empty temporary profile.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
 /** Launches one browser for the test file (call at the top level of the file). */
 export function useBrowser() {
   before(async () => {
-    // Playwright's plain launch gives Chromium a fresh, empty temporary profile.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -130,4 +135,17 @@ export function personaIdFromUrl(url) {
   const m = /\/personas\/([0-9a-f-]{36})/.exec(url);
   assert.ok(m, `an editor URL: ${url}`);
   return m[1];
+}
+
+/**
+ * Creates a persona from the example whose button name matches `example`, saves it, and
+ * returns its id (the editor stays open on it).
+ */
+export async function saveExample(page, example) {
+  await page.getByRole("button", { name: "From example" }).click();
+  await page.getByRole("dialog", { name: "Start from an example" }).getByRole("button", { name: example }).click();
+  await waitNoProblems(page);
+  await save(page);
+  await page.waitForURL(/\/personas\/[0-9a-f-]{36}$/);
+  return personaIdFromUrl(page.url());
 }

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { BASE, newPage, personaIdFromUrl, save, signUp, useBrowser, waitNoProblems } from "./harness.mjs";
+import { BASE, newPage, personaIdFromUrl, save, saveExample, signUp, useBrowser, waitNoProblems } from "./harness.mjs";
 
 useBrowser();
 
@@ -78,12 +78,7 @@ test("export JSON and YAML, re-import both, same document", async () => {
 test("publish, duplicate and delete from the personas list", async () => {
   const { page, shot, done } = await newPage();
   await signUp(page);
-  await page.getByRole("button", { name: "From example" }).click();
-  await page.getByRole("dialog", { name: "Start from an example" }).getByRole("button", { name: /Grumpy Barista/ }).click();
-  await waitNoProblems(page);
-  await save(page);
-  await page.waitForURL(/\/personas\/[0-9a-f-]{36}$/);
-  const id = personaIdFromUrl(page.url());
+  const id = await saveExample(page, /Grumpy Barista/);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Personas" }).click();
 
   const row = (name) => page.getByRole("row").filter({ has: page.getByRole("link", { name, exact: true }) });

@@ -12,26 +12,13 @@
 // A figure for BENCHMARKS.md, not an assertion. Headless Chromium with --disable-gpu.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { EXAMPLES, PASSWORD, uniqueEmail } from "./harness.mjs";
+import { EXAMPLES, PASSWORD, launchChromium, uniqueEmail } from "./harness.mjs";
 
 const BASE = (process.env.FOIL_BASE_URL || "http://127.0.0.1:8000").replace(/\/+$/, "");
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf("--runs") + 1] || 10) || 10;
 
-const browser = await chromium.launch({
-  executablePath: process.env.FOIL_CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 
 // An account and one saved persona through the public API.
 const post = async (path, body, token) => {

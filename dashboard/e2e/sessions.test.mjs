@@ -2,7 +2,7 @@
 // persona (started through the public API with the creator's own token), 20 per page.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, newPage, personaIdFromUrl, save, signUp, useBrowser, waitNoProblems } from "./harness.mjs";
+import { BASE, newPage, saveExample, signUp, useBrowser } from "./harness.mjs";
 
 useBrowser();
 
@@ -11,12 +11,7 @@ const PLAYERS = 23;
 test("sessions are paged and filtered", async () => {
   const { page, shot, done } = await newPage();
   await signUp(page);
-  await page.getByRole("button", { name: "From example" }).click();
-  await page.getByRole("dialog", { name: "Start from an example" }).getByRole("button", { name: /Grumpy Barista/ }).click();
-  await waitNoProblems(page);
-  await save(page);
-  await page.waitForURL(/\/personas\/[0-9a-f-]{36}$/);
-  const personaId = personaIdFromUrl(page.url());
+  const personaId = await saveExample(page, /Grumpy Barista/);
 
   const token = await page.evaluate(() => JSON.parse(localStorage.getItem("foil.auth")).token);
   for (let i = 1; i <= PLAYERS; i++) {
