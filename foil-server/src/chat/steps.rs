@@ -201,6 +201,9 @@ pub async fn reply_stream(
     .boxed())
 }
 
+/// Longest a streamed reply's first words are held back for the check.
+const HEAD_WAIT: Duration = Duration::from_millis(250);
+
 /// A provider's reply stream with [`reply_stream`]'s checks applied.
 struct GuardedReply {
     llm: LlmClient,
@@ -237,11 +240,24 @@ impl GuardedReply {
                 return None;
             }
             if !self.checked {
+                // Hold back until HEAD_CHARS, but never longer than HEAD_WAIT after the first
+                // words: a provider that pauses must not keep the player waiting.
+                let mut deadline: Option<tokio::time::Instant> = None;
                 let ended = loop {
                     if self.head.chars().count() >= HEAD_CHARS {
                         break false;
                     }
-                    match self.inner.next().await {
+                    if deadline.is_none() && !self.head.trim().is_empty() {
+                        deadline = Some(tokio::time::Instant::now() + HEAD_WAIT);
+                    }
+                    let next = match deadline {
+                        None => self.inner.next().await,
+                        Some(at) => match tokio::time::timeout_at(at, self.inner.next()).await {
+                            Ok(next) => next,
+                            Err(_) => break false,
+                        },
+                    };
+                    match next {
                         Some(Ok(piece)) => {
                             self.head.push_str(&piece);
                             self.held.push_back(piece);
