@@ -712,12 +712,39 @@ async fn malformed_requests_get_400(backend: Backend) {
 }
 
 async fn body_limit_gives_413(backend: Backend) {
-    let Some(app) = TestApp::with_config(backend, |c| c.max_body_bytes = 2048).await else {
+    let Some(app) = TestApp::with_config(backend, |c| {
+        c.max_body_bytes = 2048;
+        c.max_document_bytes = 8192;
+    })
+    .await
+    else {
         return;
     };
     let token = app.signup("big@example.com").await;
-    let mut doc = sample_persona("Huge", true);
+
+    // The general limit: any route that does not take a persona document.
+    let res = app
+        .send(TestRequest::post("/api/v1/auth/login").json(&json!({
+            "email": "big@example.com", "password": "x".repeat(4096)
+        })))
+        .await;
+    res.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+
+    // The document limit: a document over the general limit but under it saves...
+    let mut doc = sample_persona("Large", true);
     doc["persona"]["identity_prompt"] = json!("x".repeat(4096));
+    let res = app
+        .send(
+            TestRequest::post("/api/v1/creator/save")
+                .bearer(&token)
+                .json(&doc),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+
+    // ...and one over it is refused whole, nothing stored.
+    let mut doc = sample_persona("Huge", true);
+    doc["persona"]["identity_prompt"] = json!("x".repeat(16384));
     let res = app
         .send(
             TestRequest::post("/api/v1/creator/save")
@@ -729,7 +756,14 @@ async fn body_limit_gives_413(backend: Backend) {
     let mine = app
         .send(TestRequest::get("/api/v1/personas?my_personas=true").bearer(&token))
         .await;
-    assert_eq!(mine.json(), json!([]));
+    let names: Vec<_> = mine
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("Large")]);
 }
 
 async fn operations_routes(backend: Backend) {
