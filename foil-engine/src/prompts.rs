@@ -580,25 +580,127 @@ pub fn extraction_json_schema(machine: &Machine) -> Value {
 /// Longest value kept per extracted variable: values end up in later prompts.
 const MAX_EXTRACTED_CHARS: usize = 500;
 
-/// Reads an extraction answer (untrusted LLM output; fences and prose tolerated). Keeps only
-/// the machine's declared keys, turns numbers and booleans into strings, drops empty and null
-/// values (nothing was learned), and cuts values to 500 characters.
+/// Reads an extraction answer (untrusted LLM output). Real models answer in several shapes,
+/// all accepted:
+/// - the requested JSON object, bare, in a code fence or inside prose;
+/// - that object wrapped once (`{"output_variables": {...}}`), or with keys spelled loosely
+///   (`"Favorite Drink"` for `favorite_drink`);
+/// - no JSON at all: `key: value` lines, or — when the machine asks for one key — the plain
+///   text as that key's value (`"Mocha."`).
+///
+/// Keeps only the machine's declared keys, turns numbers and booleans into strings, drops
+/// empty and "unknown"-like values (nothing was learned), and cuts values to 500 characters.
+/// An error only when nothing in the text can be read as an answer.
 pub fn parse_extraction(machine: &Machine, text: &str) -> Result<BTreeMap<String, String>, String> {
-    let map = first_json_object(text)
-        .ok_or_else(|| format!("the answer is not a JSON object (got {:?})", preview(text)))?;
-    let mut out = BTreeMap::new();
-    for o in &machine.output_variables {
-        let value = match map.get(&o.key) {
-            Some(Value::String(s)) => s.trim().to_string(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::Bool(b)) => b.to_string(),
-            _ => continue,
-        };
-        if !value.is_empty() {
-            out.insert(o.key.clone(), truncate_chars(&value, MAX_EXTRACTED_CHARS));
-        }
+    let keys: Vec<&str> = machine
+        .output_variables
+        .iter()
+        .map(|o| o.key.as_str())
+        .collect();
+    let found = match first_json_object(text) {
+        Some(map) => values_from_object(&keys, unwrap_single_object(map)),
+        None => values_from_plain_text(&keys, text)
+            .ok_or_else(|| format!("the answer is not a JSON object (got {:?})", preview(text)))?,
+    };
+    Ok(found
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let value = clean_value(&value);
+            (!value.is_empty()).then(|| (key, truncate_chars(&value, MAX_EXTRACTED_CHARS)))
+        })
+        .collect())
+}
+
+/// `{"anything": {...}}` → the inner object: models echo the schema's name around the answer.
+fn unwrap_single_object(map: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    match map.iter().next() {
+        Some((_, Value::Object(inner))) if map.len() == 1 => inner.clone(),
+        _ => map,
     }
-    Ok(out)
+}
+
+/// A key as the model may have spelled it: case, spaces, hyphens and dots do not matter.
+fn loose_key(key: &str) -> String {
+    key.trim()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' | '-' | '.' | '_' => Some('_'),
+            c if c.is_alphanumeric() => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn values_from_object(keys: &[&str], map: serde_json::Map<String, Value>) -> Vec<(String, String)> {
+    let loose: Vec<(String, &Value)> = map.iter().map(|(k, v)| (loose_key(k), v)).collect();
+    keys.iter()
+        .filter_map(|key| {
+            let value = map.get(*key).or_else(|| {
+                let wanted = loose_key(key);
+                loose.iter().find(|(k, _)| *k == wanted).map(|(_, v)| *v)
+            })?;
+            let value = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some((key.to_string(), value))
+        })
+        .collect()
+}
+
+/// `key: value` lines (any declared key, loosely spelled, optionally bulleted); failing that,
+/// with exactly one key, the whole answer is its value. `None` when neither reading applies.
+fn values_from_plain_text(keys: &[&str], text: &str) -> Option<Vec<(String, String)>> {
+    let text = strip_code_fence(text.trim());
+    let labelled: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim().trim_start_matches(['-', '*', '•']).trim();
+            let (label, value) = line.split_once([':', '='])?;
+            let label = loose_key(label.trim_matches(|c: char| c == '"' || c == '*'));
+            let key = keys.iter().find(|k| loose_key(k) == label)?;
+            Some((key.to_string(), value.to_string()))
+        })
+        .collect();
+    if !labelled.is_empty() {
+        return Some(labelled);
+    }
+    match keys {
+        [only] if !text.is_empty() => Some(vec![(only.to_string(), text.to_string())]),
+        _ => None,
+    }
+}
+
+fn strip_code_fence(text: &str) -> &str {
+    let Some(inner) = text.strip_prefix("```") else {
+        return text;
+    };
+    let inner = inner.split_once('\n').map_or("", |(_, rest)| rest);
+    inner.trim_end().trim_end_matches("```").trim()
+}
+
+/// Trims quotes, a trailing full stop on a one-word answer, and the words models use for
+/// "the conversation does not say" (which must not overwrite what an earlier turn learned).
+fn clean_value(value: &str) -> String {
+    let v = value.trim().trim_matches(['"', '\'', '`']).trim();
+    const NOTHING: [&str; 7] = [
+        "",
+        "none",
+        "null",
+        "n/a",
+        "unknown",
+        "not mentioned",
+        "\"\"",
+    ];
+    if NOTHING.contains(&v.trim_end_matches('.').to_ascii_lowercase().as_str()) {
+        return String::new();
+    }
+    match v.strip_suffix('.') {
+        Some(word) if !word.contains(char::is_whitespace) => word.to_string(),
+        _ => v.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -963,5 +1065,41 @@ mod tests {
         let got = parse_extraction(&m, &format!(r#"{{"drink": "{long}"}}"#)).unwrap();
         assert_eq!(got["drink"].chars().count(), 501); // 500 + the ellipsis
         assert!(parse_extraction(&m, "no idea").is_err());
+    }
+
+    #[test]
+    fn extraction_accepts_what_real_models_answer() {
+        let m = rich_machine(); // keys: drink, tip
+        let expect = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        // The object wrapped in the schema's name, keys loosely spelled.
+        let got = parse_extraction(
+            &m,
+            r#"Here you go: {"output_variables": {"Drink": "mocha", "TIP ": "two coins"}}"#,
+        );
+        assert_eq!(
+            got.unwrap(),
+            expect(&[("drink", "mocha"), ("tip", "two coins")])
+        );
+        // Labelled lines instead of JSON; "unknown" learns nothing.
+        let got = parse_extraction(&m, "- **drink**: a flat white\n- tip: unknown");
+        assert_eq!(got.unwrap(), expect(&[("drink", "a flat white")]));
+        // Plain text is ambiguous with two keys...
+        assert!(parse_extraction(&m, "Mocha.").is_err());
+        // ...and is the value when the machine asks for one.
+        let mut one = m.clone();
+        one.output_variables.truncate(1);
+        let got = parse_extraction(&one, "```\n\"Mocha.\"\n```");
+        assert_eq!(got.unwrap(), expect(&[("drink", "Mocha")]));
+        let got = parse_extraction(&one, "The player ordered a mocha with oat milk.");
+        assert_eq!(
+            got.unwrap(),
+            expect(&[("drink", "The player ordered a mocha with oat milk.")])
+        );
+        assert!(parse_extraction(&one, "N/A").unwrap().is_empty());
     }
 }

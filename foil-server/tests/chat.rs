@@ -18,6 +18,8 @@ mod access;
 mod concurrency;
 #[path = "chat/examples.rs"]
 mod examples;
+#[path = "chat/extraction.rs"]
+mod extraction;
 #[path = "chat/faults.rs"]
 mod faults;
 #[path = "chat/lifecycle.rs"]
