@@ -75,6 +75,46 @@ test("export JSON and YAML, re-import both, same document", async () => {
   await done();
 });
 
+test("an export with thresholds on a pass_fail scenario imports with warnings and saves", async () => {
+  const { page, shot, done } = await newPage();
+  await signUp(page);
+  const exported = {
+    persona: { name: "Gatekeeper", identity_prompt: "You guard the gate.", is_public: false, is_published: false },
+    machines: [
+      {
+        machine_key: "gate",
+        name: "At the gate",
+        is_entry: true,
+        scoring_mode: "pass_fail",
+        pass_threshold: 1,
+        fail_threshold: -3,
+        states: [
+          { state_key: "S0", prompt_instruction: "Ask for the password.", is_initial_state: true },
+          { state_key: "IN", prompt_instruction: "Let them in.", is_terminal_state: true, terminal_outcome: "ACCEPT" },
+        ],
+        transitions: [{ from_state_key: "S0", to_state_key: "IN", decision_type: "pass", condition: "the player knows the password" }],
+      },
+    ],
+  };
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Personas" }).click();
+  await page.getByLabel("Import file").setInputFiles({ name: "gatekeeper.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(exported)) });
+  await page.getByRole("heading", { name: "Gatekeeper", level: 1 }).waitFor();
+  const toggle = page.getByRole("button", { name: "✓ No problems · 2 warnings" });
+  await toggle.waitFor();
+  assert.equal(await toggle.getAttribute("aria-expanded"), "true", "the list is open");
+  const warnings = page.getByRole("list", { name: "Warnings" });
+  await warnings.getByText("pass_threshold is ignored in pass_fail mode", { exact: false }).waitFor();
+  assert.equal(await warnings.getByRole("listitem").count(), 2);
+  assert.equal(await page.getByRole("list", { name: "Problems" }).count(), 0, "warnings are not problems");
+  await shot("editor-warnings");
+  await save(page);
+  await page.waitForURL(/\/personas\/[0-9a-f-]{36}$/);
+  const id = personaIdFromUrl(page.url());
+  const kept = await fullDoc(page, id);
+  assert.equal(kept.machines[0].pass_threshold, 1, "the thresholds are kept");
+  await done();
+});
+
 test("publish, duplicate and delete from the personas list", async () => {
   const { page, shot, done } = await newPage();
   await signUp(page);

@@ -179,16 +179,26 @@ pub fn read_persona_file(path: &Path) -> anyhow::Result<PersonaDocument> {
         PersonaDocument::from_json(text.as_bytes())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
     };
-    let issues = doc.validate(&Limits::default());
-    if !issues.is_empty() {
-        let list: Vec<String> = issues
+    let review = doc.review(&Limits::default());
+    let list = |issues: &[foil_types::persona::ValidationIssue]| {
+        issues
             .iter()
             .map(|i| format!("  {}: {}", i.path, i.message))
-            .collect();
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if !review.errors.is_empty() {
         bail!(
             "{} is not a valid persona:\n{}",
             path.display(),
-            list.join("\n")
+            list(&review.errors)
+        );
+    }
+    if !review.warnings.is_empty() {
+        eprintln!(
+            "{}: accepted, with warnings:\n{}",
+            path.display(),
+            list(&review.warnings)
         );
     }
     Ok(doc)

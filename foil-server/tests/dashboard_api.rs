@@ -28,7 +28,39 @@ async fn validate_reports_every_problem_and_stores_nothing(backend: Backend) {
 
     let res = app.send(validate(sample_persona("Fine", false))).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
-    assert_eq!(res.json(), json!({"valid": true, "issues": []}));
+    assert_eq!(
+        res.json(),
+        json!({"valid": true, "issues": [], "warnings": []})
+    );
+
+    // Exports carry the default thresholds on pass_fail scenarios: accepted with a warning
+    // each, saved, and kept.
+    let mut exported = sample_persona("Exported", false);
+    exported["machines"][0]["scoring_mode"] = json!("pass_fail");
+    exported["machines"][0]["pass_threshold"] = json!(1);
+    exported["machines"][0]["fail_threshold"] = json!(-3);
+    let report = app.send(validate(exported.clone())).await.json();
+    assert_eq!(report["valid"], json!(true), "{report}");
+    assert_eq!(report["issues"], json!([]));
+    let warned: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        warned,
+        ["machines[0].pass_threshold", "machines[0].fail_threshold"]
+    );
+    let id = app.save_persona(&token, &exported).await;
+    let full = app
+        .send(TestRequest::get(&format!("/api/v1/personas/{id}/full")).bearer(&token))
+        .await
+        .json();
+    assert_eq!(full["machines"][0]["pass_threshold"], json!(1), "{full}");
+    assert_eq!(full["machines"][0]["fail_threshold"], json!(-3));
+    app.send(TestRequest::delete(&format!("/api/v1/personas/{id}")).bearer(&token))
+        .await;
 
     // Several semantic problems at once, each with its path — the same list save answers with.
     let mut broken = sample_persona("", false);
@@ -37,7 +69,7 @@ async fn validate_reports_every_problem_and_stores_nothing(backend: Backend) {
     let res = app.send(validate(broken.clone())).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     let report = res.json();
-    assert_eq!(keys(&report), sorted(&["valid", "issues"]));
+    assert_eq!(keys(&report), sorted(&["valid", "issues", "warnings"]));
     assert_eq!(report["valid"], json!(false));
     let paths: Vec<&str> = report["issues"]
         .as_array()
@@ -357,7 +389,7 @@ async fn documents_of_the_largest_machine_fit_the_document_limit() {
     let res = app.send(post("/api/v1/creator/validate", &doc)).await;
     assert_eq!(
         res.json(),
-        json!({"valid": true, "issues": []}),
+        json!({"valid": true, "issues": [], "warnings": []}),
         "{}",
         res.text
     );

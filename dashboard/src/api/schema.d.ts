@@ -1148,6 +1148,11 @@ export interface components {
             issues: components["schemas"]["ValidationIssue"][];
             /** @description True when the document would be accepted by `creator/save`. */
             valid: boolean;
+            /**
+             * @description What the document carries that is accepted but ignored (e.g. thresholds on a
+             *     `pass_fail` machine), each naming its path; reported only when there are no `issues`.
+             */
+            warnings: components["schemas"]["ValidationIssue"][];
         };
     };
     responses: never;

@@ -31,6 +31,7 @@ export default function EditorPage() {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [restoredAt, setRestoredAt] = useState<number | null>(null);
   const [issues, setIssues] = useState<ValidationIssue[]>([]);
+  const [warnings, setWarnings] = useState<ValidationIssue[]>([]);
   const [validating, setValidating] = useState(false);
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<string | null>(null);
@@ -129,7 +130,10 @@ export default function EditorPage() {
       setValidating(true);
       api
         .validate(stripIds(doc), ctrl.signal)
-        .then((r) => setIssues(r.issues))
+        .then((r) => {
+          setIssues(r.issues);
+          setWarnings(r.warnings);
+        })
         .catch((e) => {
           if (!ctrl.signal.aborted && !(e instanceof DOMException)) setSaveError(`Validation failed: ${errorMessage(e)}`);
         })
@@ -316,7 +320,7 @@ export default function EditorPage() {
         <div className="issues-bar">
           <button
             type="button"
-            className={issues.length ? "issues-toggle has-issues" : "issues-toggle"}
+            className={issues.length ? "issues-toggle has-issues" : warnings.length ? "issues-toggle has-warnings" : "issues-toggle"}
             aria-expanded={showIssues}
             aria-controls="issues-list"
             onClick={() => setShowIssues((v) => !v)}
@@ -326,18 +330,28 @@ export default function EditorPage() {
                 ? "Checking…"
                 : "✓ No problems"
               : `⚠ ${issues.length} problem${issues.length === 1 ? "" : "s"}`}
+            {warnings.length > 0 && ` · ${warnings.length} warning${warnings.length === 1 ? "" : "s"}`}
           </button>
-          {showIssues && issues.length > 0 && (
-            <ul id="issues-list" className="issues-list" aria-label="Problems">
-              {issues.map((i, n) => (
-                <li key={n}>
-                  <button type="button" className="issue-link" onClick={() => goTo(targetOf(i.path))}>
-                    <span className="issue-where">{describePath(i.path, { machines: machineNames })}</span>
-                    <span className="issue-message">{i.message}</span>
-                  </button>
-                </li>
-              ))}
-            </ul>
+          {showIssues && issues.length + warnings.length > 0 && (
+            <div id="issues-list">
+              {[
+                { label: "Problems", list: issues, className: "issue-link" },
+                { label: "Warnings", list: warnings, className: "issue-link issue-warning" },
+              ]
+                .filter((group) => group.list.length > 0)
+                .map((group) => (
+                  <ul key={group.label} className="issues-list" aria-label={group.label}>
+                    {group.list.map((i, n) => (
+                      <li key={n}>
+                        <button type="button" className={group.className} onClick={() => goTo(targetOf(i.path))}>
+                          <span className="issue-where">{describePath(i.path, { machines: machineNames })}</span>
+                          <span className="issue-message">{i.message}</span>
+                        </button>
+                      </li>
+                    ))}
+                  </ul>
+                ))}
+            </div>
           )}
         </div>
 

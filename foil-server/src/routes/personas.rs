@@ -212,26 +212,31 @@ impl DocumentProblems {
 
 /// Parses and validates a persona document: the one check behind `creator/save` and
 /// `creator/validate` (the rules themselves live in `foil_types`, shared with `persona import`).
-pub fn check_document(bytes: &[u8]) -> Result<PersonaDocument, DocumentProblems> {
+/// An accepted document comes with its warnings (what it carries that is ignored).
+pub fn check_document(
+    bytes: &[u8],
+) -> Result<(PersonaDocument, Vec<ValidationIssue>), DocumentProblems> {
     let doc: PersonaDocument = parse_json_at(bytes).map_err(DocumentProblems::Unparsable)?;
-    let issues = doc.validate(&Limits::default());
-    if issues.is_empty() {
-        Ok(doc)
+    let review = doc.review(&Limits::default());
+    if review.errors.is_empty() {
+        Ok((doc, review.warnings))
     } else {
-        Err(DocumentProblems::Invalid(issues))
+        Err(DocumentProblems::Invalid(review.errors))
     }
 }
 
 /// Parses and validates a persona document, reporting every problem at once.
 pub fn parse_document(bytes: &[u8]) -> ApiResult<PersonaDocument> {
-    check_document(bytes).map_err(|problems| match problems {
-        DocumentProblems::Unparsable(p) => ApiError::BadRequest {
-            code: "invalid_persona",
-            message: p.message,
-            details: None,
-        },
-        DocumentProblems::Invalid(issues) => ApiError::invalid_persona(issues),
-    })
+    check_document(bytes)
+        .map(|(doc, _)| doc)
+        .map_err(|problems| match problems {
+            DocumentProblems::Unparsable(p) => ApiError::BadRequest {
+                code: "invalid_persona",
+                message: p.message,
+                details: None,
+            },
+            DocumentProblems::Invalid(issues) => ApiError::invalid_persona(issues),
+        })
 }
 
 /// The result of `creator/validate`.
@@ -241,6 +246,9 @@ pub struct ValidationReport {
     pub valid: bool,
     /// Every problem, each naming its path in the document (empty when valid).
     pub issues: Vec<ValidationIssue>,
+    /// What the document carries that is accepted but ignored (e.g. thresholds on a
+    /// `pass_fail` machine), each naming its path; reported only when there are no `issues`.
+    pub warnings: Vec<ValidationIssue>,
 }
 
 /// Checks a persona document with the same rules as `creator/save`, storing nothing. Any
@@ -253,13 +261,14 @@ async fn validate(
     AuthUser(_user): AuthUser,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<ValidationReport>> {
-    let issues = check_document(&body)
-        .err()
-        .map(DocumentProblems::into_issues)
-        .unwrap_or_default();
+    let (issues, warnings) = match check_document(&body) {
+        Ok((_, warnings)) => (Vec::new(), warnings),
+        Err(problems) => (problems.into_issues(), Vec::new()),
+    };
     Ok(Json(ValidationReport {
         valid: issues.is_empty(),
         issues,
+        warnings,
     }))
 }
 

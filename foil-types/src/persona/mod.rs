@@ -14,7 +14,7 @@ use uuid::Uuid;
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
-pub use validate::{Limits, ValidationIssue};
+pub use validate::{Limits, Review, ValidationIssue};
 
 /// A whole persona as a creator authors it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -333,7 +333,13 @@ impl PersonaDocument {
 
     /// Every problem of the document, each naming its path; empty when valid.
     pub fn validate(&self, limits: &Limits) -> Vec<ValidationIssue> {
-        validate::validate(self, limits)
+        self.review(limits).errors
+    }
+
+    /// The problems ([`Review::errors`]) and what is accepted but ignored
+    /// ([`Review::warnings`]), each naming its path.
+    pub fn review(&self, limits: &Limits) -> Review {
+        validate::review(self, limits)
     }
 
     /// Removes the server-assigned ids (for comparing or re-importing documents).

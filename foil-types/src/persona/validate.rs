@@ -50,13 +50,29 @@ const MAX_CANVAS_COORDINATE: f64 = 1_000_000.0;
 /// Longest `machine_key`.
 const MAX_MACHINE_KEY_CHARS: usize = 64;
 
+/// What a document check found: errors make the document unacceptable; warnings name
+/// something that is accepted but ignored or surprising, so the author can tidy it up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Review {
+    pub errors: Vec<ValidationIssue>,
+    pub warnings: Vec<ValidationIssue>,
+}
+
 /// Collects issues while walking the document.
 struct Issues<'l> {
     limits: &'l Limits,
     list: Vec<ValidationIssue>,
+    warnings: Vec<ValidationIssue>,
 }
 
 impl Issues<'_> {
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(ValidationIssue {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
     fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.list.push(ValidationIssue {
             path: path.into(),
@@ -93,10 +109,11 @@ fn is_key(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-pub(super) fn validate(doc: &PersonaDocument, limits: &Limits) -> Vec<ValidationIssue> {
+pub(super) fn review(doc: &PersonaDocument, limits: &Limits) -> Review {
     let mut issues = Issues {
         limits,
         list: Vec::new(),
+        warnings: Vec::new(),
     };
     validate_persona(doc, &mut issues);
 
@@ -171,7 +188,10 @@ pub(super) fn validate(doc: &PersonaDocument, limits: &Limits) -> Vec<Validation
         }
     }
 
-    issues.list
+    Review {
+        errors: issues.list,
+        warnings: issues.warnings,
+    }
 }
 
 fn validate_persona(doc: &PersonaDocument, issues: &mut Issues) {
@@ -269,15 +289,16 @@ fn validate_machine(m: &Machine, path: &str, issues: &mut Issues) {
             }
         }
         ScoringMode::PassFail => {
-            // Thresholds would silently do nothing in pass_fail mode; tell the author.
+            // Exports carry the default thresholds on every scenario, pass_fail ones included:
+            // accepted and kept (a switch back to scoring finds them), but they do nothing here.
             for (field, value) in [
                 ("pass_threshold", m.pass_threshold),
                 ("fail_threshold", m.fail_threshold),
             ] {
                 if value.is_some() {
-                    issues.push(
+                    issues.warn(
                         format!("{path}.{field}"),
-                        format!("{field} only applies to scoring mode; remove it or use scoring_mode \"scoring\""),
+                        format!("{field} is ignored in pass_fail mode (the terminal state's terminal_outcome decides); remove it or use scoring_mode \"scoring\""),
                     );
                 }
             }
@@ -886,15 +907,24 @@ mod tests {
     }
 
     #[test]
-    fn pass_fail_machines_have_no_thresholds() {
+    fn thresholds_on_pass_fail_machines_are_kept_with_a_warning() {
         let mut doc = valid_doc();
         doc.machines[0].scoring_mode = ScoringMode::PassFail;
-        let issues = check(&doc);
+        let review = doc.review(&Limits::default());
+        assert_eq!(review.errors, vec![], "accepted");
         assert_eq!(
-            issues.iter().map(|i| i.path.as_str()).collect::<Vec<_>>(),
+            review
+                .warnings
+                .iter()
+                .map(|i| i.path.as_str())
+                .collect::<Vec<_>>(),
             ["machines[0].pass_threshold", "machines[0].fail_threshold"]
         );
-        assert!(issues[0].message.contains("only applies to scoring mode"));
+        assert!(review.warnings[0]
+            .message
+            .contains("ignored in pass_fail mode"));
+        // A scoring machine's thresholds warn about nothing.
+        assert_eq!(valid_doc().review(&Limits::default()), Review::default());
     }
 
     #[test]
