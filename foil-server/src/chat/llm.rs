@@ -113,6 +113,33 @@ impl LlmSelection {
         })
     }
 
+    /// What `validate-llm-key` checks: `model_override` (its body) or the model and key the
+    /// response step would use given the headers; failing those, the first other step that
+    /// names a model; `None` when the request names no model at all (then only `offline` can
+    /// run, and nothing needs checking).
+    pub fn validation_target(
+        headers: &HeaderMap,
+        model_override: Option<&str>,
+    ) -> Result<Option<(String, Option<Secret>)>, ApiError> {
+        let all_model = header(headers, "x-llm-model")?;
+        let all_key = header(headers, "x-llm-api-key")?;
+        let key_of = |step: Step| -> Result<Option<Secret>, ApiError> {
+            Ok(header(headers, step.key_header())?
+                .or(all_key)
+                .map(Secret::new))
+        };
+        let response_model = header(headers, Step::Response.model_header())?;
+        if let Some(model) = model_override.or(response_model).or(all_model) {
+            return Ok(Some((model.to_string(), key_of(Step::Response)?)));
+        }
+        for step in [Step::Eval, Step::Summarization] {
+            if let Some(model) = header(headers, step.model_header())? {
+                return Ok(Some((model.to_string(), key_of(step)?)));
+            }
+        }
+        Ok(None)
+    }
+
     pub fn step(&self, step: Step) -> &StepLlm {
         match step {
             Step::Eval => &self.eval,

@@ -590,6 +590,9 @@ pub async fn reset(
     })
 }
 
+/// The model `validate-llm-key` reports when the request names none.
+const OFFLINE_MODEL: &str = "offline";
+
 /// Checks an LLM key with the cheapest real call the provider offers. Never an error status
 /// for a bad key or model: the answer says what is wrong.
 pub async fn validate_llm_key(
@@ -597,35 +600,30 @@ pub async fn validate_llm_key(
     headers: &HeaderMap,
     body: ValidateLlmKeyRequest,
 ) -> ValidateLlmKeyResult {
-    let model = body
+    let model_override = body
         .model
-        .clone()
-        .filter(|m| !m.trim().is_empty())
-        .or_else(|| {
-            headers
-                .get("x-llm-model")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| ctx.config.default_model.clone());
-    let result = async {
-        let route = ctx.providers.resolve(&model)?;
-        if route.is_offline() {
-            return Ok(());
-        }
-        let key = headers
-            .get("x-llm-api-key")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(foil_llm::Secret::new);
-        route.key(key.as_ref())?;
-        ctx.llm
-            .validate_key(&route, key.as_ref(), ctx.llm_timeout())
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
+    let (model, result) = match LlmSelection::validation_target(headers, model_override) {
+        Err(e) => (model_override.unwrap_or(OFFLINE_MODEL).to_string(), Err(e)),
+        Ok(None) => (OFFLINE_MODEL.to_string(), Ok(())),
+        Ok(Some((model, key))) => {
+            let result = async {
+                let route = ctx.providers.resolve(&model)?;
+                if route.is_offline() {
+                    return Ok(());
+                }
+                route.key(key.as_ref())?;
+                ctx.llm
+                    .validate_key(&route, key.as_ref(), ctx.llm_timeout())
+                    .await
+            }
             .await
-    }
-    .await
-    .map_err(ApiError::from);
+            .map_err(ApiError::from);
+            (model, result)
+        }
+    };
     ValidateLlmKeyResult {
         valid: result.is_ok(),
         model,

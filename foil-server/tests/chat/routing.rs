@@ -204,7 +204,11 @@ async fn evaluator_bad_answer_twice_is_a_redirect(backend: Backend) {
 
 async fn validate_llm_key_reports_without_failing(backend: Backend) {
     let mock = start_mock(MockConfig::default()).await;
-    let Some(app) = mock_app(backend, &mock, |_| {}).await else {
+    let Some(app) = mock_app(backend, &mock, |c| {
+        c.default_model = "openai/server-default".into()
+    })
+    .await
+    else {
         return;
     };
     let s = setup(
@@ -292,6 +296,65 @@ async fn validate_llm_key_reports_without_failing(backend: Backend) {
         .await,
     );
     assert_eq!(body["valid"], true, "{body}");
+
+    // Without a model in the body or X-LLM-Model: the response step's model and key.
+    mock.clear_requests();
+    let body = check(
+        &app.send(validate(
+            json!({}),
+            &[
+                ("x-llm-response-model", "anthropic/claude-reply"),
+                ("x-llm-response-api-key", "good"),
+                ("x-llm-api-key", "bad"),
+                ("x-llm-eval-model", "openai/gpt-eval"),
+            ],
+        ))
+        .await,
+    );
+    assert_eq!(
+        body,
+        json!({"valid": true, "model": "anthropic/claude-reply", "error": null})
+    );
+    assert_eq!(mock.last_request().unwrap().x_api_key(), Some("good"));
+    // A rejected step key: valid false with the provider's reason.
+    let body = check(
+        &app.send(validate(
+            json!({}),
+            &[
+                ("x-llm-response-model", "anthropic/claude-reply"),
+                ("x-llm-response-api-key", "bad"),
+            ],
+        ))
+        .await,
+    );
+    assert_eq!(body["valid"], false, "{body}");
+    assert_eq!(body["model"], "anthropic/claude-reply");
+    let reason = body["error"].as_str().unwrap();
+    assert!(reason.contains("rejected the API key"), "{reason}");
+    // Only another step names a model: that one, with its key.
+    let body = check(
+        &app.send(validate(
+            json!({}),
+            &[
+                ("x-llm-eval-model", "openai/gpt-eval"),
+                ("x-llm-eval-api-key", "good"),
+            ],
+        ))
+        .await,
+    );
+    assert_eq!(body["model"], "openai/gpt-eval", "{body}");
+    assert_eq!(body["valid"], true, "{body}");
+    // Naming nothing is `offline` even where the server's default model is not: no call made.
+    mock.clear_requests();
+    let body = check(
+        &app.send(validate(json!({}), &[("x-llm-api-key", "bad")]))
+            .await,
+    );
+    assert_eq!(
+        body,
+        json!({"valid": true, "model": "offline", "error": null})
+    );
+    assert!(mock.requests().is_empty(), "nothing to check, nothing sent");
 
     // No key for a provider that needs one, and an unknown model: reported, not thrown.
     let body = check(
