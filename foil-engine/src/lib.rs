@@ -55,6 +55,7 @@
 
 #![warn(missing_docs)]
 
+mod budget;
 mod eval;
 mod links;
 pub mod offline;
@@ -66,6 +67,7 @@ mod template;
 mod test_support;
 mod text;
 
+pub use budget::{estimate_tokens, fit_prompt, TrimPast};
 pub use eval::{
     eval_exact_schema, eval_json_schema, eval_json_schema_for, legal_answers, parse_eval_answer,
     parse_evaluation, EvalAnswer, Evaluation,

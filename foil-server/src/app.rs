@@ -108,6 +108,7 @@ impl ApiContext {
             reply_tokens: c.llm_max_tokens_reply.max(1),
             summary_tokens: c.llm_max_tokens_summary.max(1),
             reply_chars: c.max_reply_chars.max(1),
+            prompt_tokens: c.llm_max_prompt_tokens,
         }
     }
 

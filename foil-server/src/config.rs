@@ -62,6 +62,9 @@ pub struct Config {
     pub llm_max_tokens_reply: u32,
     /// `max_tokens` of a summary or an output-variable extraction.
     pub llm_max_tokens_summary: u32,
+    /// Estimated tokens a step's prompt may take; beyond it, the conversation's past is trimmed
+    /// oldest first (memories, then the summary, then the oldest messages).
+    pub llm_max_prompt_tokens: usize,
     /// Longest NPC reply in characters; a longer one is cut at a sentence end.
     pub max_reply_chars: usize,
     /// Messages kept verbatim in prompts; older ones are folded into the session summary.
@@ -131,6 +134,7 @@ impl Default for Config {
             llm_max_tokens_eval: 300,
             llm_max_tokens_reply: 600,
             llm_max_tokens_summary: 500,
+            llm_max_prompt_tokens: 6000,
             max_reply_chars: 1500,
             max_in_flight: 10_000,
             cors_origins: Vec::new(),
@@ -252,6 +256,7 @@ impl Config {
                 "LLM_MAX_TOKENS_EVAL" => self.llm_max_tokens_eval = parse(&value, err)?,
                 "LLM_MAX_TOKENS_REPLY" => self.llm_max_tokens_reply = parse(&value, err)?,
                 "LLM_MAX_TOKENS_SUMMARY" => self.llm_max_tokens_summary = parse(&value, err)?,
+                "LLM_MAX_PROMPT_TOKENS" => self.llm_max_prompt_tokens = parse(&value, err)?,
                 "MAX_REPLY_CHARS" => self.max_reply_chars = parse(&value, err)?,
                 "CORS_ORIGINS" => self.cors_origins = split_list(&value),
                 "MAX_IN_FLIGHT" => self.max_in_flight = parse(&value, err)?,
@@ -392,6 +397,7 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_LLM_MAX_TOKENS_EVAL          generation limit of an evaluator answer [300]
   FOIL_LLM_MAX_TOKENS_REPLY         generation limit of an NPC reply [600]
   FOIL_LLM_MAX_TOKENS_SUMMARY       generation limit of a summary / extraction [500]
+  FOIL_LLM_MAX_PROMPT_TOKENS        estimated prompt budget per step; the past is trimmed oldest first [6000]
   FOIL_MAX_REPLY_CHARS              longest NPC reply; cut at a sentence end [1500]
   FOIL_CORS_ORIGINS                 comma-separated allowed origins, * for any [CORS off]
   FOIL_MAX_IN_FLIGHT                requests served at once before shedding with 503 [10000]

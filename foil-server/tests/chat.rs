@@ -14,6 +14,8 @@ mod support;
 
 #[path = "chat/access.rs"]
 mod access;
+#[path = "chat/budget.rs"]
+mod budget;
 #[path = "chat/concurrency.rs"]
 mod concurrency;
 #[path = "chat/examples.rs"]

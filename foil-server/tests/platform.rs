@@ -733,14 +733,7 @@ async fn body_limit_gives_413(backend: Backend) {
     // The document limit: a document over the general limit but under it saves...
     let mut doc = sample_persona("Large", true);
     doc["persona"]["identity_prompt"] = json!("x".repeat(4096));
-    let res = app
-        .send(
-            TestRequest::post("/api/v1/creator/save")
-                .bearer(&token)
-                .json(&doc),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    app.save_persona(&token, &doc).await;
 
     // ...and one over it is refused whole, nothing stored.
     let mut doc = sample_persona("Huge", true);

@@ -10,9 +10,9 @@ use std::time::Duration;
 use foil_engine::reply_guard::{cut_reply, inspect, ReplyLimiter, HEAD_CHARS};
 use foil_engine::{
     eval_exact_schema, eval_json_schema_for, eval_prompt, extraction_json_schema,
-    extraction_prompt, offline_evaluation, offline_extract, offline_reply, offline_summary,
-    parse_evaluation, parse_extraction, reply_prompt, summary_prompt, Decision, EvalContext,
-    Evaluation, ExtractionContext, PromptMessage, ReplyContext, SummaryContext,
+    extraction_prompt, fit_prompt, offline_evaluation, offline_extract, offline_reply,
+    offline_summary, parse_evaluation, parse_extraction, reply_prompt, summary_prompt, Decision,
+    EvalContext, Evaluation, ExtractionContext, PromptMessage, ReplyContext, SummaryContext,
 };
 use foil_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, StructuredOutput};
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -32,6 +32,8 @@ pub struct StepLimits {
     pub summary_tokens: u32,
     /// Longest reply, in characters: longer ones are cut at a sentence end.
     pub reply_chars: usize,
+    /// Estimated tokens a prompt may take (the past is trimmed to fit; see `fit_prompt`).
+    pub prompt_tokens: usize,
 }
 
 fn to_llm(messages: Vec<PromptMessage>) -> Vec<ChatMessage> {
@@ -62,7 +64,7 @@ pub async fn evaluate(
             ctx.player_message,
         ));
     }
-    let mut messages = to_llm(eval_prompt(ctx));
+    let mut messages = to_llm(fit_prompt(*ctx, limits.prompt_tokens, eval_prompt));
     // Only this state's legal answers: exactly (anyOf of pairs) for grammar-based decoders.
     let structured =
         StructuredOutput::new("evaluation", eval_json_schema_for(ctx.machine, state_key))
@@ -103,7 +105,7 @@ pub async fn evaluate(
 }
 
 fn reply_request(ctx: &ReplyContext<'_>, limits: &StepLimits) -> ChatRequest {
-    ChatRequest::new(to_llm(reply_prompt(ctx)))
+    ChatRequest::new(to_llm(fit_prompt(*ctx, limits.prompt_tokens, reply_prompt)))
         .with_temperature(0.8)
         .with_max_tokens(limits.reply_tokens)
         .with_step(Step::Response.as_str())
@@ -392,14 +394,18 @@ pub async fn extract(
     if step.is_offline() {
         return Ok(offline_extract(ctx.machine, ctx.messages));
     }
-    let request = ChatRequest::new(to_llm(extraction_prompt(ctx)))
-        .with_temperature(0.0)
-        .with_max_tokens(limits.summary_tokens)
-        .with_structured(StructuredOutput::new(
-            "output_variables",
-            extraction_json_schema(ctx.machine),
-        ))
-        .with_step(Step::Summarization.as_str());
+    let request = ChatRequest::new(to_llm(fit_prompt(
+        *ctx,
+        limits.prompt_tokens,
+        extraction_prompt,
+    )))
+    .with_temperature(0.0)
+    .with_max_tokens(limits.summary_tokens)
+    .with_structured(StructuredOutput::new(
+        "output_variables",
+        extraction_json_schema(ctx.machine),
+    ))
+    .with_step(Step::Summarization.as_str());
     let text = llm
         .complete(&step.route, step.key.as_ref(), &request, limits.timeout)
         .await?;

@@ -136,6 +136,8 @@ async fn example_personas_on_a_real_model() {
         c.llm_timeout_secs = 180;
         // A game's dialogue line, not an essay: small models otherwise ramble to the limit.
         c.llm_max_tokens_reply = 160;
+        // The script runs llama.cpp with a 4096-token context: leave room for the answer.
+        c.llm_max_prompt_tokens = 3000;
         c.rate_limit.enabled = false;
     })
     .await
