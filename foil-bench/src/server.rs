@@ -118,7 +118,15 @@ fn settings(bind: SocketAddr, database_url: &str, provider: &str) -> Vec<(String
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    for category in ["GENERATION", "CHAT", "GENERAL", "SDK_CHAT", "SDK_GENERAL"] {
+    for category in [
+        "GENERATION",
+        "CHAT",
+        "GENERAL",
+        "SDK_CHAT",
+        "SDK_GENERAL",
+        "LOGIN",
+        "AUTH_FAILURE",
+    ] {
         env.push((
             format!("FOIL_RATE_LIMIT_{category}_PER_MINUTE"),
             HUGE_LIMIT.to_string(),

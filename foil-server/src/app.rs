@@ -50,6 +50,8 @@ pub struct ApiContext {
     /// When this process last recorded each API key's use (`last_used_at`), so a busy key
     /// costs one database write a minute instead of one per request.
     pub(crate) key_touched: Arc<DashMap<Uuid, std::time::Instant>>,
+    /// Where Argon2 runs: bounded, so logins cannot exhaust CPU or memory.
+    pub password_work: Arc<crate::auth::password::PasswordWork>,
 }
 
 /// Bound on [`ApiContext::seen_users`]; past it the cache starts over.
@@ -91,6 +93,7 @@ impl ApiContext {
             metrics: metrics_handle(),
             seen_users: Arc::new(DashMap::new()),
             key_touched: Arc::new(DashMap::new()),
+            password_work: Arc::new(crate::auth::password::PasswordWork::for_this_machine()),
         })
     }
 
@@ -215,7 +218,22 @@ async fn overloaded(err: tower::BoxError) -> ApiError {
     }
 }
 
-/// Request count and latency by route and status.
+/// The metric label of a request method: the standard ones, else `other`, so made-up methods
+/// cannot mint label values (routes are templates or `unmatched`, statuses are the server's).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Request count and latency by route, method and status; every label from a fixed set.
 async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request
@@ -223,10 +241,14 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
+    let labels = [
+        ("route", route),
+        ("method", method.to_owned()),
+        ("status", status),
+    ];
     metrics::counter!("foil_http_requests_total", &labels).increment(1);
     metrics::histogram!("foil_http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
@@ -290,6 +312,7 @@ pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
         .merge(routes::web_chat::general_router())
         .layer(per_ip(Category::General));
     let web_chat = routes::web_chat::chat_router().layer(per_ip(Category::Chat));
+    let login = routes::auth::login_router().layer(per_ip(Category::Login));
     let generation = routes::creator::router().layer(per_ip(Category::Generation));
     let sdk_general = OpenApiRouter::new()
         .merge(routes::sdk::general_router())
@@ -300,6 +323,7 @@ pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
     OpenApiRouter::with_openapi(routes::openapi_base())
         .merge(general)
         .merge(web_chat)
+        .merge(login)
         .merge(generation)
         .merge(sdk_general)
         .merge(sdk_chat)

@@ -32,14 +32,17 @@ pub struct Config {
     pub jwt_issuer: Option<String>,
     /// Lifetime of tokens issued by `auth/login`, `auth/signup` and `foil-server token`.
     pub jwt_ttl_secs: u64,
-    /// Whether the built-in `auth/signup` and `auth/login` routes are served.
-    pub self_signup: bool,
+    /// Whether the built-in `auth/signup` and `auth/login` routes are served. Unset: served
+    /// unless Supabase (`supabase_url`) or a JWKS is configured; see [`Config::self_signup_enabled`].
+    pub self_signup: Option<bool>,
     /// Serve the creator dashboard at `/` (the API is served either way).
     pub dashboard: bool,
     /// Supabase project URL: the dashboard then signs creators in with Supabase Auth.
     pub supabase_url: Option<String>,
     /// Supabase anon (public) key, handed to the dashboard with `supabase_url`.
     pub supabase_anon_key: Option<String>,
+    /// Most active API keys one account may have (more keys never mean more quota).
+    pub max_api_keys_per_account: u32,
     /// Optional server-side secret mixed into API-key hashes (HMAC-SHA256 instead of SHA-256).
     /// Changing it invalidates every existing key.
     pub api_key_pepper: Option<String>,
@@ -119,10 +122,11 @@ impl Default for Config {
             jwt_audience: "authenticated".into(),
             jwt_issuer: None,
             jwt_ttl_secs: 3600,
-            self_signup: true,
+            self_signup: None,
             dashboard: true,
             supabase_url: None,
             supabase_anon_key: None,
+            max_api_keys_per_account: 25,
             api_key_pepper: None,
             default_model: "offline".into(),
             providers: BTreeMap::new(),
@@ -242,8 +246,9 @@ impl Config {
                 "JWT_AUDIENCE" => self.jwt_audience = value,
                 "JWT_ISSUER" => self.jwt_issuer = opt(&value),
                 "JWT_TTL_SECS" => self.jwt_ttl_secs = parse(&value, err)?,
-                "SELF_SIGNUP" => self.self_signup = parse_bool(&value, err)?,
+                "SELF_SIGNUP" => self.self_signup = Some(parse_bool(&value, err)?),
                 "API_KEY_PEPPER" => self.api_key_pepper = opt(&value),
+                "MAX_API_KEYS_PER_ACCOUNT" => self.max_api_keys_per_account = parse(&value, err)?,
                 "DASHBOARD" => self.dashboard = parse_bool(&value, err)?,
                 "SUPABASE_URL" => self.supabase_url = opt(&value),
                 "SUPABASE_ANON_KEY" => self.supabase_anon_key = opt(&value),
@@ -291,6 +296,12 @@ impl Config {
                 "RATE_LIMIT_SDK_GENERAL_PER_MINUTE" => {
                     self.rate_limit.sdk_general.per_minute = parse(&value, err)?
                 }
+                "RATE_LIMIT_LOGIN_PER_MINUTE" => {
+                    self.rate_limit.login.per_minute = parse(&value, err)?
+                }
+                "RATE_LIMIT_AUTH_FAILURE_PER_MINUTE" => {
+                    self.rate_limit.auth_failure.per_minute = parse(&value, err)?
+                }
                 other => {
                     if let Some(rest) = other.strip_prefix("PROVIDER_") {
                         self.apply_provider_env(rest, value, err)?;
@@ -327,6 +338,14 @@ impl Config {
             _ => provider.kind = value,
         }
         Ok(())
+    }
+
+    /// Whether built-in sign-up and login are served: as configured, else only when creators do
+    /// not sign in with Supabase (no `supabase_url`, no JWKS), so a Supabase deployment does
+    /// not open a second, unconfirmed way in by accident.
+    pub fn self_signup_enabled(&self) -> bool {
+        self.self_signup
+            .unwrap_or(self.supabase_url.is_none() && self.jwks_url.is_none())
     }
 
     /// The SQLite database file, when the database is SQLite.
@@ -378,11 +397,13 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_JWT_AUDIENCE                 required aud claim [authenticated]
   FOIL_JWT_ISSUER                   required iss claim [not checked]
   FOIL_JWT_TTL_SECS                 lifetime of self-issued tokens [3600]
-  FOIL_SELF_SIGNUP                  serve auth/signup and auth/login [true]
+  FOIL_SELF_SIGNUP                  serve auth/signup and auth/login [true, false with
+                                    FOIL_SUPABASE_URL or FOIL_JWKS_URL]
   FOIL_DASHBOARD                    serve the creator dashboard at / [true]
   FOIL_SUPABASE_URL                 Supabase project URL: the dashboard signs in with Supabase
   FOIL_SUPABASE_ANON_KEY            Supabase anon (public) key for the dashboard's sign-in
   FOIL_API_KEY_PEPPER               server secret mixed into API-key hashes [none]
+  FOIL_MAX_API_KEYS_PER_ACCOUNT     active API keys one account may have [25]
   FOIL_DEFAULT_MODEL                model when a request names none [offline]
   FOIL_PROVIDER_<NAME>_BASE_URL     endpoint of provider NAME (openai, anthropic, ollama, custom)
   FOIL_PROVIDER_<NAME>_API_KEY      operator's own key for NAME, used when a request brings none
@@ -407,6 +428,9 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_RATE_LIMIT_GENERAL_PER_MINUTE      per IP, everything else [120]
   FOIL_RATE_LIMIT_SDK_CHAT_PER_MINUTE     per API key, SDK messages [30]
   FOIL_RATE_LIMIT_SDK_GENERAL_PER_MINUTE  per API key, other SDK routes [60]
+  FOIL_RATE_LIMIT_LOGIN_PER_MINUTE        per IP and per email, sign-up and login [10]
+  FOIL_RATE_LIMIT_AUTH_FAILURE_PER_MINUTE per IP, failed credentials; then refused before
+                                          any database lookup [30]
   FOIL_TRUSTED_PROXIES              comma-separated proxy IPs/CIDRs whose X-Forwarded-For is used
   FOIL_RATE_LIMIT_MAX_TRACKED_KEYS  keys remembered per category in memory [100000]
   FOIL_REDIS_URL                    share rate limits between instances through Redis

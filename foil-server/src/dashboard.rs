@@ -64,7 +64,7 @@ impl DashboardConfig {
                 "builtin"
             }
             .into(),
-            signup_enabled: supabase.is_none() && config.self_signup,
+            signup_enabled: supabase.is_none() && config.self_signup_enabled(),
             supabase_url: supabase.map(|(url, _)| url.clone()),
             supabase_anon_key: supabase.map(|(_, key)| key.clone()),
             default_model: config.default_model.clone(),

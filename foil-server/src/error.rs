@@ -222,6 +222,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::auth::password::PasswordWorkBusy> for ApiError {
+    fn from(_: crate::auth::password::PasswordWorkBusy) -> Self {
+        metrics::counter!("foil_requests_shed_total").increment(1);
+        ApiError::Overloaded
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         if crate::db::is_unavailable(&err) {

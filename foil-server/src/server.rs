@@ -217,19 +217,49 @@ pub async fn local_user(db: &Db, email: &str) -> anyhow::Result<User> {
 /// Creates an API key for `user`, returning the plaintext (shown once).
 pub async fn create_api_key(ctx: &ApiContext, user: &User, name: &str) -> anyhow::Result<String> {
     let key = api_key::generate();
-    db::api_keys::insert(
+    store_api_key(ctx, user, name, &key).await?;
+    Ok(key)
+}
+
+/// Stores `key` for `user`, within the per-account cap.
+async fn store_api_key(ctx: &ApiContext, user: &User, name: &str, key: &str) -> anyhow::Result<()> {
+    let max = ctx.config.max_api_keys_per_account;
+    let stored = db::api_keys::insert_capped(
         &ctx.db,
         db::api_keys::NewKey {
             id: Uuid::new_v4(),
             user_id: user.id,
             name,
-            key_hash: &ctx.key_hasher.hash(&key),
-            key_hint: &api_key::hint(&key),
+            key_hash: &ctx.key_hasher.hash(key),
+            key_hint: &api_key::hint(key),
             created_at: &db::now(),
         },
+        max,
     )
     .await?;
-    Ok(key)
+    if !stored {
+        bail!("this account already has {max} active API keys (FOIL_MAX_API_KEYS_PER_ACCOUNT); revoke one first");
+    }
+    Ok(())
+}
+
+/// The demo account's key: derived from the JWT secret, so every `serve --demo` start shows
+/// the same key instead of minting another. Revoked, it is replaced by a fresh random one.
+async fn demo_api_key(ctx: &ApiContext, user: &User) -> anyhow::Result<String> {
+    let secret = ctx
+        .config
+        .jwt_secret
+        .as_deref()
+        .context("the JWT secret is set before the demo is seeded")?;
+    let key = api_key::derived(secret.as_bytes(), &format!("demo api key {}", user.id));
+    match db::api_keys::find_by_hash(&ctx.db, &ctx.key_hasher.hash(&key)).await? {
+        Some(stored) if !stored.revoked => Ok(key),
+        Some(_) => create_api_key(ctx, user, "demo").await,
+        None => {
+            store_api_key(ctx, user, "demo", &key).await?;
+            Ok(key)
+        }
+    }
 }
 
 /// What `serve --demo` made.
@@ -254,7 +284,8 @@ pub fn examples_dir() -> Option<PathBuf> {
 }
 
 /// Creates (or refreshes) the demo account, imports and publishes the example personas
-/// (replacing earlier demo copies by name, so ids stay stable), and makes a fresh API key.
+/// (replacing earlier demo copies by name, so ids stay stable), and returns its API key (the
+/// same on every start).
 pub async fn seed_demo(ctx: &ApiContext) -> anyhow::Result<DemoData> {
     let user = match local_user(&ctx.db, DEMO_EMAIL).await {
         Ok(user) => user,
@@ -291,7 +322,7 @@ pub async fn seed_demo(ctx: &ApiContext) -> anyhow::Result<DemoData> {
         };
         personas.push((stored.id, stored.name));
     }
-    let api_key = create_api_key(ctx, &user, "demo").await?;
+    let api_key = demo_api_key(ctx, &user).await?;
     let access_token = ctx
         .jwt
         .issue(user.id, DEMO_EMAIL, user.display_name.as_deref())?
@@ -308,7 +339,7 @@ fn print_demo(demo: &DemoData, bind: SocketAddr) {
     println!("\nFoil Engine demo is ready on http://{bind}");
     println!("  account:   {}", demo.email);
     println!(
-        "  API key:   {}   (shown once; send it as X-API-Key)",
+        "  API key:   {}   (the same on every start; send it as X-API-Key)",
         demo.api_key
     );
     println!("  JWT:       {}", demo.access_token);

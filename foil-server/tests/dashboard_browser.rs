@@ -210,6 +210,7 @@ fn start_server(mock_base_url: &str) -> Server {
         .env("FOIL_RATE_LIMIT_CHAT_PER_MINUTE", "100000")
         .env("FOIL_RATE_LIMIT_GENERATION_PER_MINUTE", "100000")
         .env("FOIL_RATE_LIMIT_SDK_GENERAL_PER_MINUTE", "100000")
+        .env("FOIL_RATE_LIMIT_LOGIN_PER_MINUTE", "100000")
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()

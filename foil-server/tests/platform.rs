@@ -22,7 +22,6 @@ on_both_databases!(
     malformed_requests_get_400,
     body_limit_gives_413,
     operations_routes,
-    migrate_progress_moves_only_anonymous_sessions,
 );
 
 async fn app(backend: Backend) -> Option<TestApp> {
@@ -817,87 +816,4 @@ async fn operations_routes(backend: Backend) {
         docs.text.contains("<html") || docs.text.contains("<!doctype"),
         "docs page"
     );
-}
-
-/// Mints a Supabase-style token directly, for claims self-hosted login never issues.
-fn supabase_token(sub: &str, anonymous: bool) -> String {
-    let claims = json!({
-        "sub": sub, "aud": "authenticated", "role": "authenticated",
-        "exp": chrono::Utc::now().timestamp() + 600,
-        "is_anonymous": anonymous,
-    });
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(common::JWT_SECRET.as_bytes()),
-    )
-    .unwrap()
-}
-
-async fn migrate_progress_moves_only_anonymous_sessions(backend: Backend) {
-    let Some(app) = app(backend).await else {
-        return;
-    };
-    let creator = app.signup("mp@example.com").await;
-    let persona = app
-        .save_persona(&creator, &sample_persona("Migrate", true))
-        .await;
-    let machine: String = sqlx::query_scalar("SELECT id FROM machines WHERE persona_id = $1")
-        .bind(&persona)
-        .fetch_one(app.ctx.db.pool())
-        .await
-        .unwrap();
-    let anon = uuid::Uuid::new_v4();
-    let named = uuid::Uuid::new_v4();
-    let me = uuid::Uuid::new_v4();
-    // Users are created on first sight of their token.
-    for (id, anonymous) in [(anon, true), (named, false), (me, false)] {
-        let res = app
-            .send(
-                TestRequest::get("/api/v1/auth/me")
-                    .bearer(&supabase_token(&id.to_string(), anonymous)),
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
-    }
-    for owner in [anon, named] {
-        sqlx::query(
-            "INSERT INTO chat_sessions (id, scope, persona_id, machine_id, user_session_id, player_name, \
-             player_gender, current_state, started_at, last_active_at) \
-             VALUES ($1, $2, $3, $4, 'old-session', 'P', 'female', 'S0', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(format!("web:{owner}"))
-        .bind(&persona)
-        .bind(&machine)
-        .execute(app.ctx.db.pool())
-        .await
-        .unwrap();
-    }
-    let token = supabase_token(&me.to_string(), false);
-    let res = app
-        .send(
-            TestRequest::post("/api/v1/auth/migrate-progress")
-                .bearer(&token)
-                .json(&json!({"old_session_id": "old-session"})),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
-    assert_eq!(res.json(), json!({"migrated_sessions": 1}));
-    let scopes: Vec<String> = sqlx::query_scalar("SELECT scope FROM chat_sessions ORDER BY scope")
-        .fetch_all(app.ctx.db.pool())
-        .await
-        .unwrap();
-    let mut expected = vec![format!("web:{me}"), format!("web:{named}")];
-    expected.sort();
-    assert_eq!(scopes, expected, "the named user's session was not stolen");
-    // Nothing left to move.
-    let res = app
-        .send(
-            TestRequest::post("/api/v1/auth/migrate-progress")
-                .bearer(&token)
-                .json(&json!({"old_session_id": "old-session"})),
-        )
-        .await;
-    assert_eq!(res.json(), json!({"migrated_sessions": 0}));
 }

@@ -82,29 +82,34 @@ async fn sdk_limits_are_per_key(backend: Backend) {
 }
 
 async fn failed_api_key_auth_counts_per_ip(backend: Backend) {
-    let Some(app) = TestApp::with_config(backend, |c| c.rate_limit.general.per_minute = 2).await
+    let Some(app) =
+        TestApp::with_config(backend, |c| c.rate_limit.auth_failure.per_minute = 2).await
     else {
         return;
     };
+    let token = app.signup("flood@example.com").await;
+    let good = app.create_key(&token).await;
     let bad = "pk_live_0123456789abcdef0123456789abcdef";
+    let personas = |key: &str, ip: &str| {
+        TestRequest::get("/api/v1/sdk/personas")
+            .api_key(key)
+            .with_peer(ip)
+    };
     for _ in 0..2 {
-        let res = app
-            .send(
-                TestRequest::get("/api/v1/sdk/personas")
-                    .api_key(bad)
-                    .with_peer("10.1.1.1"),
-            )
-            .await;
-        res.assert_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
+        app.send(personas(bad, "10.1.1.1"))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
     }
-    assert_limited(
-        &app.send(
-            TestRequest::get("/api/v1/sdk/personas")
-                .api_key(bad)
-                .with_peer("10.1.1.1"),
-        )
-        .await,
+    assert_limited(&app.send(personas(bad, "10.1.1.1")).await);
+    // The address is refused before any lookup: even a valid key, even with the database gone.
+    assert_limited(&app.send(personas(&good, "10.1.1.1")).await);
+    assert_eq!(
+        app.send(personas(&good, "10.1.1.2")).await.status,
+        StatusCode::OK,
+        "other addresses are not affected"
     );
+    app.ctx.db.pool().close().await;
+    assert_limited(&app.send(personas(bad, "10.1.1.1")).await);
 }
 
 async fn forwarded_for_is_trusted_only_from_proxies(backend: Backend) {

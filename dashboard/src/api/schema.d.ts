@@ -48,9 +48,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Moves the web-chat progress an anonymous player made under `old_session_id` to the caller.
-         *     Sessions of non-anonymous users are never moved; sessions the caller already has for the
-         *     same machine stay where they are.
+         * Moves the web-chat progress an anonymous player made under `old_session_id` to the caller,
+         *     when `anonymous_token` proves the caller was that anonymous player. Without the proof
+         *     nothing moves; anonymous callers cannot migrate; sessions of non-anonymous users are never
+         *     moved; sessions the caller already has for the same machine stay where they are.
          */
         post: operations["migrate_progress"];
         delete?: never;
@@ -864,6 +865,11 @@ export interface components {
             state_key_at_time?: string | null;
         };
         MigrateProgressRequest: {
+            /**
+             * @description The anonymous player's own access token (Supabase anonymous sign-in): the proof that the
+             *     caller played those sessions. Without it nothing is moved.
+             */
+            anonymous_token?: string | null;
             /** @description The `user_session_id` the anonymous player used. */
             old_session_id: string;
         };
@@ -1325,6 +1331,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description anonymous caller, or a token that proves no anonymous player */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2238,6 +2253,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description anonymous user */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2312,6 +2336,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description anonymous user */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3331,6 +3364,24 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description anonymous user */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the account has `max_api_keys_per_account` active keys */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -20,6 +20,13 @@ pub fn generate() -> String {
     format!("{KEY_PREFIX}{}", hex::encode(bytes))
 }
 
+/// A key derived from `secret` and `label`: the same on every start, never stored in plain
+/// text (used for `serve --demo`'s key, so restarts do not pile up keys).
+pub fn derived(secret: &[u8], label: &str) -> String {
+    let bytes = super::derive_key(secret, label.as_bytes());
+    format!("{KEY_PREFIX}{}", hex::encode(&bytes[..RANDOM_HEX_LEN / 2]))
+}
+
 /// Whether `key` has the shape of a key; anything else is rejected before a database lookup.
 pub fn is_well_formed(key: &str) -> bool {
     key.strip_prefix(KEY_PREFIX).is_some_and(|rest| {

@@ -2,6 +2,7 @@
 //!
 //! * [`AuthUser`] / [`MaybeAuthUser`]: a JWT in `Authorization: Bearer` (dashboard, creator and
 //!   web-chat routes). The user row is created the first time a valid `sub` is seen.
+//! * [`Creator`]: an [`AuthUser`] who is not anonymous (keys, personas, generation).
 //! * [`sdk_auth`]: middleware for `/api/v1/sdk/*` that checks `X-API-Key`, applies the per-key
 //!   rate limit and hands the handler an [`SdkAccount`].
 
@@ -21,6 +22,11 @@ use crate::rate_limit::Category;
 /// A caller authenticated by a JWT.
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
+
+/// A signed-in user who is not anonymous: creating API keys and personas and using generation
+/// need one, so a throw-away anonymous sign-in cannot mint keys or spend on generation.
+#[derive(Debug, Clone)]
+pub struct Creator(pub User);
 
 /// A caller that may have presented a JWT. A token that is present but invalid is still a 401.
 #[derive(Debug, Clone)]
@@ -75,6 +81,21 @@ impl FromRequestParts<ApiContext> for AuthUser {
     }
 }
 
+impl FromRequestParts<ApiContext> for Creator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, ApiError> {
+        let AuthUser(user) = AuthUser::from_request_parts(parts, ctx).await?;
+        if user.is_anonymous {
+            return Err(ApiError::forbidden(
+                "anonymous_user",
+                "Anonymous users cannot do this; sign in with an account",
+            ));
+        }
+        Ok(Creator(user))
+    }
+}
+
 impl FromRequestParts<ApiContext> for MaybeAuthUser {
     type Rejection = ApiError;
 
@@ -113,18 +134,22 @@ const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
 const TOUCHED_KEYS_CAPACITY: usize = 100_000;
 
 /// Middleware for SDK routes: authenticates `X-API-Key`, then rate-limits per key in
-/// `category`. A request that fails authentication counts against the per-IP General limit,
-/// so key guessing is throttled too.
+/// `category`. A failed authentication counts against the caller's per-IP
+/// [`Category::AuthFailure`] limit; an address over it is refused before its key is looked up,
+/// so guessing floods never reach the database.
 pub async fn sdk_auth(
     State((ctx, category)): State<(ApiContext, Category)>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let ip = client_ip_of(&ctx, &request);
+    if let Err(refused) = ctx.limiter.check_refused(ip) {
+        return refused.into_response();
+    }
     let account = match check_api_key(&ctx, request.headers()).await {
         Ok(account) => account,
         Err(err) => {
-            let ip = client_ip_of(&ctx, &request);
-            if let Err(limited) = ctx.limiter.check_ip(Category::General, ip).await {
+            if let Err(limited) = ctx.limiter.record_auth_failure(ip).await {
                 return limited.into_response();
             }
             return err.into_response();

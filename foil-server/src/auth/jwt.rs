@@ -1,5 +1,10 @@
 //! Supabase-compatible JWT verification (api.md §2.1) and self-hosted token issuing.
 //!
+//! Self-issued tokens are not Supabase tokens: they are signed with a key derived from the
+//! configured secret (HMAC-SHA256 of a fixed label), carry `iss` [`SELF_ISSUER`] and `kid`
+//! [`SELF_KID`], and only verify on that path. So even when the configured secret is a Supabase
+//! project's, nothing we mint is accepted by Supabase's own services.
+//!
 //! The configuration decides which algorithms are accepted, never the token: HS256 only when
 //! a shared secret is configured, ES256/RS256 only through the JWKS. A JWKS token's key is
 //! found by `kid`, and the token's `alg` must be the one that key's type implies, so a public
@@ -41,6 +46,12 @@ const JWKS_MAX_AGE: Duration = Duration::from_secs(600);
 const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
 /// A JWKS is a few hundred bytes; anything this large is not one.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// `iss` of every self-issued token (never the configured Supabase issuer).
+pub const SELF_ISSUER: &str = "foil-server";
+/// `kid` of every self-issued token: it selects the derived key, nothing else does.
+pub const SELF_KID: &str = "foil-self-v1";
+/// Label the self-issuing key is derived under (changing it signs everyone out).
+const SELF_KEY_LABEL: &[u8] = b"foil-server self-issued access tokens v1";
 /// Same bound as display names chosen at sign-up (`user_metadata` is user-editable in Supabase).
 const MAX_DISPLAY_NAME_CHARS: usize = 100;
 
@@ -178,7 +189,10 @@ struct Inner {
     issuer: Option<String>,
     leeway_secs: u64,
     token_ttl_secs: u64,
-    hs256: Option<Hs256Keys>,
+    /// Verifies external (Supabase) HS256 tokens; never signs.
+    hs256: Option<Arc<DecodingKey>>,
+    /// Signs and verifies self-issued tokens, derived from the same secret.
+    self_issued: Option<Hs256Keys>,
     jwks: Option<Jwks>,
 }
 
@@ -207,15 +221,21 @@ impl JwtVerifier {
     /// is not http(s), an empty audience, or a token lifetime outside 1..=[`MAX_TOKEN_TTL_SECS`].
     /// With neither a secret nor a JWKS URL every token is rejected.
     pub fn new(config: JwtConfig, http: reqwest::Client) -> Result<Self, JwtError> {
-        let hs256 = match config.secret {
+        let (hs256, self_issued) = match config.secret {
             Some(secret) if secret.len() < MIN_SECRET_BYTES => {
                 return Err(JwtError::Config("the JWT secret must be at least 32 bytes"));
             }
-            Some(secret) => Some(Hs256Keys {
-                decoding: Arc::new(DecodingKey::from_secret(secret.as_bytes())),
-                encoding: EncodingKey::from_secret(secret.as_bytes()),
-            }),
-            None => None,
+            Some(secret) => {
+                let derived = super::derive_key(secret.as_bytes(), SELF_KEY_LABEL);
+                (
+                    Some(Arc::new(DecodingKey::from_secret(secret.as_bytes()))),
+                    Some(Hs256Keys {
+                        decoding: Arc::new(DecodingKey::from_secret(&derived)),
+                        encoding: EncodingKey::from_secret(&derived),
+                    }),
+                )
+            }
+            None => (None, None),
         };
         let jwks = match config.jwks_url {
             Some(url) => {
@@ -242,6 +262,7 @@ impl JwtVerifier {
                 leeway_secs: config.leeway_secs.min(MAX_LEEWAY_SECS),
                 token_ttl_secs: config.token_ttl_secs,
                 hs256,
+                self_issued,
                 jwks,
             }),
         })
@@ -255,9 +276,23 @@ impl JwtVerifier {
         }
         let header = read_header(token)?;
         let alg = accepted_algorithm(&header.alg)?;
+        if header.kid.as_deref() == Some(SELF_KID) {
+            let keys = self
+                .inner
+                .self_issued
+                .as_ref()
+                .ok_or(JwtError::UnknownKey)?;
+            if alg != Algorithm::HS256 {
+                return Err(not_accepted(alg));
+            }
+            let validation = self.validation(alg, Some(SELF_ISSUER));
+            let data = jsonwebtoken::decode::<Claims>(token, &keys.decoding, &validation)
+                .map_err(rejection)?;
+            return data.claims.into_user();
+        }
         let key = self.key_for(alg, header.kid.as_deref()).await?;
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation(alg))
-            .map_err(rejection)?;
+        let validation = self.validation(alg, self.inner.issuer.as_deref());
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(rejection)?;
         data.claims.into_user()
     }
 
@@ -269,7 +304,7 @@ impl JwtVerifier {
     ) -> Result<Arc<DecodingKey>, JwtError> {
         if alg == Algorithm::HS256 {
             return match &self.inner.hs256 {
-                Some(keys) => Ok(keys.decoding.clone()),
+                Some(key) => Ok(key.clone()),
                 None => Err(not_accepted(alg)),
             };
         }
@@ -283,16 +318,17 @@ impl JwtVerifier {
         Ok(key.key)
     }
 
-    fn validation(&self, alg: Algorithm) -> Validation {
+    /// `issuer`: the `iss` a token must carry (not checked when `None`).
+    fn validation(&self, alg: Algorithm, issuer: Option<&str>) -> Validation {
         let mut validation = Validation::new(alg);
         validation.leeway = self.inner.leeway_secs;
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.set_audience(&[self.inner.audience.as_str()]);
         // `sub` is checked by `Claims::into_user`, to tell a bad one apart.
-        match &self.inner.issuer {
+        match issuer {
             Some(issuer) => {
-                validation.set_issuer(&[issuer.as_str()]);
+                validation.set_issuer(&[issuer]);
                 // jsonwebtoken checks `iss` only when present unless it is required.
                 validation.set_required_spec_claims(&["exp", "aud", "iss"]);
             }
@@ -302,15 +338,16 @@ impl JwtVerifier {
     }
 
     /// Issues an HS256 token for a self-hosted account, with the claims Supabase puts in its
-    /// access tokens, so the rest of the server cannot tell the two apart. Fails with
-    /// [`JwtError::NoSecret`] when no secret is configured.
+    /// access tokens (so the rest of the server treats both alike) but signed with the derived
+    /// key, `iss` [`SELF_ISSUER`] and `kid` [`SELF_KID`], so Supabase never accepts it. Fails
+    /// with [`JwtError::NoSecret`] when no secret is configured.
     pub fn issue(
         &self,
         user_id: Uuid,
         email: &str,
         display_name: Option<&str>,
     ) -> Result<IssuedToken, JwtError> {
-        let keys = self.inner.hs256.as_ref().ok_or(JwtError::NoSecret)?;
+        let keys = self.inner.self_issued.as_ref().ok_or(JwtError::NoSecret)?;
         let now = chrono::Utc::now().timestamp();
         let ttl = self.inner.token_ttl_secs;
         let display_name = display_name.map(str::trim).filter(|n| !n.is_empty());
@@ -320,7 +357,7 @@ impl JwtVerifier {
             // `ttl` is at most a week (checked in `new`), so this cannot overflow.
             exp: now + ttl as i64,
             iat: now,
-            iss: self.inner.issuer.as_deref(),
+            iss: SELF_ISSUER,
             email,
             role: "authenticated",
             is_anonymous: false,
@@ -333,9 +370,12 @@ impl JwtVerifier {
                 name: display_name,
             },
         };
+        let header = Header {
+            kid: Some(SELF_KID.into()),
+            ..Header::new(Algorithm::HS256)
+        };
         let access_token =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding)
-                .map_err(|_| JwtError::Sign)?;
+            jsonwebtoken::encode(&header, &claims, &keys.encoding).map_err(|_| JwtError::Sign)?;
         Ok(IssuedToken {
             access_token,
             expires_in: ttl,
@@ -483,8 +523,7 @@ struct IssuedClaims<'a> {
     aud: &'a str,
     exp: i64,
     iat: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    iss: Option<&'a str>,
+    iss: &'static str,
     email: &'a str,
     role: &'static str,
     is_anonymous: bool,
@@ -1478,6 +1517,7 @@ mod tests {
 
         let header = jsonwebtoken::decode_header(&issued.access_token).unwrap();
         assert_eq!(header.alg, Algorithm::HS256);
+        assert_eq!(header.kid.as_deref(), Some(SELF_KID));
         let payload = issued.access_token.split('.').nth(1).unwrap();
         let claims: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
@@ -1489,7 +1529,8 @@ mod tests {
         assert_eq!(exp - iat, 900);
         assert_eq!(claims["sub"], id.to_string());
         assert_eq!(claims["aud"], "authenticated");
-        assert_eq!(claims["iss"], ISSUER);
+        // Our own issuer, not the configured (Supabase) one that external tokens must carry.
+        assert_eq!(claims["iss"], SELF_ISSUER);
         assert_eq!(claims["email"], "me@example.com");
         assert_eq!(claims["role"], "authenticated");
         assert_eq!(claims["is_anonymous"], false);
@@ -1507,7 +1548,7 @@ mod tests {
         let claims: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         assert_eq!(claims["user_metadata"], json!({}));
-        assert!(claims.get("iss").is_none());
+        assert_eq!(claims["iss"], SELF_ISSUER);
         let user = hs_verifier().verify(&issued.access_token).await.unwrap();
         assert_eq!(user.display_name.as_deref(), Some("someone"));
         // Another deployment's secret does not accept it.
@@ -1519,6 +1560,29 @@ mod tests {
             other.verify(&issued.access_token).await,
             Err(JwtError::BadSignature)
         );
+
+        // Not a Supabase token: the raw secret (what Supabase's services check) rejects it.
+        let mut supabase_check = Validation::new(Algorithm::HS256);
+        supabase_check.set_audience(&["authenticated"]);
+        assert!(jsonwebtoken::decode::<Value>(
+            &issued.access_token,
+            &DecodingKey::from_secret(SECRET.as_bytes()),
+            &supabase_check,
+        )
+        .is_err());
+        // Nor can the raw secret forge one of ours.
+        let forged = sign(
+            Algorithm::HS256,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+            Some(SELF_KID),
+            &with(self::claims(), "iss", json!(SELF_ISSUER)),
+        );
+        assert_eq!(
+            hs_verifier().verify(&forged).await,
+            Err(JwtError::BadSignature)
+        );
+        // Supabase's tokens (the raw secret, no `kid`) are still accepted.
+        assert!(hs_verifier().verify(&hs256(&self::claims())).await.is_ok());
 
         let no_secret = verifier(JwtConfig {
             jwks_url: Some("https://project.supabase.co/auth/v1/.well-known/jwks.json".into()),

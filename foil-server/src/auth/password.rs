@@ -32,6 +32,73 @@ const DUMMY_SALT: &[u8; 16] = b"foil-dummy-salt!";
 #[error("password hashing failed: {0}")]
 pub struct PasswordError(String);
 
+/// Runs Argon2 work off the async workers on a few threads of its own (one per CPU) with a
+/// bounded queue: password hashing is the server's most expensive operation (19 MiB and tens of
+/// ms each). Without a bound a burst of logins starts hundreds at once; and on the shared
+/// blocking pool each new thread's allocator arena keeps its own 19 MiB, so even a semaphore
+/// would let memory grow with the thread count. Dedicated threads keep it at one job's memory
+/// per CPU.
+pub struct PasswordWork {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The work queue is full; the caller should retry shortly (503 + `Retry-After`).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("password work queue is full")]
+pub struct PasswordWorkBusy;
+
+impl PasswordWork {
+    /// `parallel` threads; at most `max_queued` jobs waiting for one.
+    pub fn new(parallel: usize, max_queued: usize) -> Self {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(max_queued);
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..parallel.max(1) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("foil-argon2-{n}"))
+                .spawn(move || loop {
+                    // The lock is held only while waiting for the next job, not while it runs.
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    match next {
+                        Ok(job) => job(),
+                        Err(_) => return, // the pool was dropped
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password worker thread");
+            }
+        }
+        PasswordWork { jobs }
+    }
+
+    /// Sized to this machine: one thread per CPU, 16 jobs waiting per CPU.
+    pub fn for_this_machine() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::new(cpus, cpus * 16)
+    }
+
+    /// Runs `job` on a password thread; refuses at once when the queue is full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordWorkBusy> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(job());
+        });
+        self.jobs.try_send(job).map_err(|_| {
+            metrics::counter!("foil_password_work_refused_total").increment(1);
+            PasswordWorkBusy
+        })?;
+        result.await.map_err(|_| PasswordWorkBusy)
+    }
+}
+
 fn argon2() -> Argon2<'static> {
     let params = Params::new(M_COST_KIB, T_COST, P_COST, Some(OUTPUT_LEN))
         .expect("static Argon2 parameters are valid");

@@ -33,10 +33,14 @@ pub struct NewKey<'a> {
     pub created_at: &'a str,
 }
 
-pub async fn insert(db: &Db, key: NewKey<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Stores `key` unless its account already has `max_active` active keys; returns whether it
+/// was stored. The count and the insert are one statement, so a burst of creations cannot slip
+/// past the cap between a check and an insert (beyond what runs at the very same instant).
+pub async fn insert_capped(db: &Db, key: NewKey<'_>, max_active: u32) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
         "INSERT INTO api_keys (id, user_id, name, key_hash, key_hint, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM api_keys \
+           WHERE user_id = $2 AND revoked_at IS NULL) < $7",
     )
     .bind(key.id.to_string())
     .bind(key.user_id.to_string())
@@ -44,9 +48,11 @@ pub async fn insert(db: &Db, key: NewKey<'_>) -> Result<(), sqlx::Error> {
     .bind(key.key_hash)
     .bind(key.key_hint)
     .bind(key.created_at)
+    .bind(i64::from(max_active))
     .execute(db.pool())
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }
 
 /// The caller's active keys, oldest first.

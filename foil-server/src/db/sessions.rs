@@ -22,18 +22,21 @@ impl Scope {
     }
 }
 
-/// Moves what anonymous web players did under `user_session_id` to `to_user`: their sessions
-/// (except where `to_user` already has one for the same machine), unlocks and memory.
-/// Returns the number of sessions moved. Sessions of non-anonymous users are never touched.
+/// Moves what the anonymous web player `from_user` did under `user_session_id` to `to_user`:
+/// their sessions (except where `to_user` already has one for the same machine), unlocks and
+/// memory. Returns the number of sessions moved. The caller has proved that it was
+/// `from_user`; sessions of non-anonymous users are never touched.
 pub async fn migrate_anonymous_progress(
     db: &Db,
+    from_user: Uuid,
     to_user: Uuid,
     user_session_id: &str,
 ) -> Result<u64, sqlx::Error> {
     let target = Scope::Web(to_user).as_db();
-    // Source scopes: web scopes of anonymous users, other than the caller.
+    let source = Scope::Web(from_user).as_db();
+    // The source scope, only while it belongs to an anonymous user other than the caller.
     const ANONYMOUS_SOURCES: &str =
-        "scope IN (SELECT 'web:' || id FROM users WHERE is_anonymous = TRUE) \
+        "scope = $3 AND $3 IN (SELECT 'web:' || id FROM users WHERE is_anonymous = TRUE) \
          AND scope <> $1 AND user_session_id = $2";
     let mut tx = db.begin_write().await?;
     let moved = sqlx::query(&format!(
@@ -45,6 +48,7 @@ pub async fn migrate_anonymous_progress(
     ))
     .bind(&target)
     .bind(user_session_id)
+    .bind(&source)
     .execute(&mut *tx.tx)
     .await?
     .rows_affected();
@@ -57,6 +61,7 @@ pub async fn migrate_anonymous_progress(
     ))
     .bind(&target)
     .bind(user_session_id)
+    .bind(&source)
     .execute(&mut *tx.tx)
     .await?;
     sqlx::query(&format!(
@@ -67,6 +72,7 @@ pub async fn migrate_anonymous_progress(
     ))
     .bind(&target)
     .bind(user_session_id)
+    .bind(&source)
     .execute(&mut *tx.tx)
     .await?;
     tx.commit().await?;

@@ -29,7 +29,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -54,16 +54,23 @@ pub enum Category {
     SdkChat,
     /// Every other SDK route — 60 / minute per API key.
     SdkGeneral,
+    /// `auth/signup` and `auth/login` — 10 / minute per IP, and as many per email address.
+    Login,
+    /// Failed credentials (unknown or revoked API keys, wrong passwords) — 30 / minute per IP.
+    /// Once over it, the address is refused before any database lookup.
+    AuthFailure,
 }
 
 impl Category {
     /// Every category, in declaration order.
-    pub const ALL: [Category; 5] = [
+    pub const ALL: [Category; 7] = [
         Category::Generation,
         Category::Chat,
         Category::General,
         Category::SdkChat,
         Category::SdkGeneral,
+        Category::Login,
+        Category::AuthFailure,
     ];
 
     /// The snake_case name used in config keys, metric labels and Redis keys.
@@ -74,6 +81,8 @@ impl Category {
             Category::General => "general",
             Category::SdkChat => "sdk_chat",
             Category::SdkGeneral => "sdk_general",
+            Category::Login => "login",
+            Category::AuthFailure => "auth_failure",
         }
     }
 
@@ -85,6 +94,8 @@ impl Category {
             Category::General => 120,
             Category::SdkChat => 30,
             Category::SdkGeneral => 60,
+            Category::Login => 10,
+            Category::AuthFailure => 30,
         }
     }
 
@@ -175,6 +186,12 @@ pub struct RateLimitConfig {
     /// 60 / minute per API key.
     #[serde(deserialize_with = "partial::sdk_general")]
     pub sdk_general: CategoryLimit,
+    /// 10 / minute per IP and per email (sign-up, login).
+    #[serde(deserialize_with = "partial::login")]
+    pub login: CategoryLimit,
+    /// 30 failed credentials / minute per IP.
+    #[serde(deserialize_with = "partial::auth_failure")]
+    pub auth_failure: CategoryLimit,
     /// Proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed; see [`client_ip`].
     pub trusted_proxies: Vec<String>,
     /// Most keys remembered per category in memory (default 100 000, about 6 MB each).
@@ -197,6 +214,8 @@ impl Default for RateLimitConfig {
             general: limit(Category::General),
             sdk_chat: limit(Category::SdkChat),
             sdk_general: limit(Category::SdkGeneral),
+            login: limit(Category::Login),
+            auth_failure: limit(Category::AuthFailure),
             trusted_proxies: Vec::new(),
             max_tracked_keys: 100_000,
             redis_url: None,
@@ -216,6 +235,8 @@ impl fmt::Debug for RateLimitConfig {
             .field("general", &self.general)
             .field("sdk_chat", &self.sdk_chat)
             .field("sdk_general", &self.sdk_general)
+            .field("login", &self.login)
+            .field("auth_failure", &self.auth_failure)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("max_tracked_keys", &self.max_tracked_keys)
             .field(
@@ -260,7 +281,9 @@ mod partial {
         chat => Chat,
         general => General,
         sdk_chat => SdkChat,
-        sdk_general => SdkGeneral
+        sdk_general => SdkGeneral,
+        login => Login,
+        auth_failure => AuthFailure
     );
 }
 
@@ -284,6 +307,8 @@ impl RateLimitConfig {
             Category::General => self.general,
             Category::SdkChat => self.sdk_chat,
             Category::SdkGeneral => self.sdk_general,
+            Category::Login => self.login,
+            Category::AuthFailure => self.auth_failure,
         }
     }
 
@@ -357,15 +382,21 @@ impl fmt::Display for IpSubject {
     }
 }
 
-/// The limiter of all five categories; share it behind an `Arc`.
+/// The limiter of every category; share it behind an `Arc`.
 pub struct RateLimiter {
     enabled: bool,
     /// Per category; `None` when the category is unlimited (`per_minute = 0`).
-    memory: [Option<MemoryLimiter<DefaultClock>>; 5],
-    redis_params: [Option<GcraParams>; 5],
+    memory: [Option<MemoryLimiter<DefaultClock>>; Category::ALL.len()],
+    redis_params: [Option<GcraParams>; Category::ALL.len()],
     trusted: Vec<TrustedNet>,
     redis: Option<RedisLimiter>,
+    /// Addresses over their [`Category::AuthFailure`] limit, until when: checked before any
+    /// credential is looked up, so a flood of guesses never reaches the database.
+    refused: dashmap::DashMap<String, Instant>,
 }
+
+/// Bound on [`RateLimiter::refused`]; past it the oldest refusals are forgotten first.
+const MAX_REFUSED_ADDRESSES: usize = 100_000;
 
 /// How often [`spawn_pruning`] drops idle keys.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
@@ -413,7 +444,47 @@ impl RateLimiter {
             redis_params: Category::ALL.map(|c| config.limit(c).gcra_params()),
             trusted,
             redis,
+            refused: dashmap::DashMap::new(),
         }
+    }
+
+    /// `Err` while `ip` is refused for failed credentials ([`Self::record_auth_failure`]); no
+    /// database, no Redis: this runs before a credential is looked up.
+    pub fn check_refused(&self, ip: IpAddr) -> Result<(), RateLimited> {
+        if !self.enabled || self.refused.is_empty() {
+            return Ok(());
+        }
+        let key = IpSubject(ip).to_string();
+        let Some(until) = self.refused.get(&key).map(|until| *until) else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if until <= now {
+            self.refused.remove(&key);
+            return Ok(());
+        }
+        metrics::counter!("foil_rate_limited_total", "category" => Category::AuthFailure.as_str())
+            .increment(1);
+        Err(RateLimited::after(until - now))
+    }
+
+    /// Counts one failed credential from `ip`; over the limit, the address is refused (see
+    /// [`Self::check_refused`]) until its allowance is back, and the answer is that refusal.
+    pub async fn record_auth_failure(&self, ip: IpAddr) -> Result<(), RateLimited> {
+        let limited = self.check_ip(Category::AuthFailure, ip).await;
+        if let Err(limited) = limited {
+            if self.refused.len() >= MAX_REFUSED_ADDRESSES {
+                let now = Instant::now();
+                self.refused.retain(|_, until| *until > now);
+                if self.refused.len() >= MAX_REFUSED_ADDRESSES {
+                    self.refused.clear();
+                }
+            }
+            let wait = Duration::from_secs(limited.retry_after_secs);
+            self.refused
+                .insert(IpSubject(ip).to_string(), Instant::now() + wait);
+        }
+        limited
     }
 
     /// The trusted proxies, for [`client_ip`].
@@ -537,7 +608,7 @@ mod tests {
             .iter()
             .map(|cat| c.limit(*cat).per_minute)
             .collect();
-        assert_eq!(limits, [10, 60, 120, 30, 60]);
+        assert_eq!(limits, [10, 60, 120, 30, 60, 10, 30]);
         assert!(Category::ALL
             .iter()
             .all(|cat| c.limit(*cat).effective_burst() == c.limit(*cat).per_minute));
@@ -545,7 +616,7 @@ mod tests {
         assert_eq!(c.redis_key_prefix, "foil:rl");
         assert_eq!(
             Category::ALL.map(Category::per_api_key),
-            [false, false, false, true, true]
+            [false, false, false, true, true, false, false]
         );
     }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::app::ApiContext;
 use crate::auth::api_key::{self, KEY_PREFIX};
-use crate::auth::extract::AuthUser;
+use crate::auth::extract::{AuthUser, Creator};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{require_text, ApiJson, UuidPath};
@@ -54,10 +54,13 @@ const MAX_KEY_NAME_CHARS: usize = 100;
         (status = 201, body = CreatedApiKey),
         (status = 400, body = foil_types::wire::ErrorBody),
         (status = 401, body = foil_types::wire::ErrorBody),
+        (status = 403, description = "anonymous user", body = foil_types::wire::ErrorBody),
+        (status = 409, description = "the account has `max_api_keys_per_account` active keys",
+            body = foil_types::wire::ErrorBody),
     ))]
 async fn create_key(
     State(ctx): State<ApiContext>,
-    AuthUser(user): AuthUser,
+    Creator(user): Creator,
     ApiJson(body): ApiJson<CreateApiKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
     require_text("name", &body.name, MAX_KEY_NAME_CHARS)?;
@@ -65,7 +68,8 @@ async fn create_key(
     let key = api_key::generate();
     let id = Uuid::new_v4();
     let created_at = db::now();
-    db::api_keys::insert(
+    let max_keys = ctx.config.max_api_keys_per_account;
+    let stored = db::api_keys::insert_capped(
         &ctx.db,
         db::api_keys::NewKey {
             id,
@@ -75,8 +79,15 @@ async fn create_key(
             key_hint: &api_key::hint(&key),
             created_at: &created_at,
         },
+        max_keys,
     )
     .await?;
+    if !stored {
+        return Err(ApiError::conflict(
+            "api_key_limit",
+            format!("An account can have at most {max_keys} active API keys; revoke one first"),
+        ));
+    }
     tracing::info!(key_id = %id, user_id = %user.id, "API key created");
     Ok((
         StatusCode::CREATED,

@@ -15,6 +15,7 @@ use crate::auth::password;
 use crate::db::{self, users::User};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{require_text, ApiJson};
+use crate::rate_limit::Category;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +67,10 @@ pub struct TokenResponse {
 pub struct MigrateProgressRequest {
     /// The `user_session_id` the anonymous player used.
     pub old_session_id: String,
+    /// The anonymous player's own access token (Supabase anonymous sign-in): the proof that the
+    /// caller played those sessions. Without it nothing is moved.
+    #[serde(default)]
+    pub anonymous_token: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
@@ -95,7 +100,7 @@ fn check_email(email: &str) -> ApiResult<String> {
 }
 
 fn self_signup_enabled(ctx: &ApiContext) -> ApiResult<()> {
-    if ctx.config.self_signup {
+    if ctx.config.self_signup_enabled() {
         Ok(())
     } else {
         Err(ApiError::not_found(
@@ -119,11 +124,21 @@ fn token_for(ctx: &ApiContext, user: User) -> ApiResult<TokenResponse> {
     })
 }
 
-/// Argon2 is deliberately slow: run it off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)
+/// Argon2 is deliberately slow: it runs in the bounded password work pool (503 when full).
+async fn blocking<T: Send + 'static>(
+    ctx: &ApiContext,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
+    Ok(ctx.password_work.run(f).await?)
+}
+
+/// Sign-up and login are limited per IP (by their router) and here per email address, so one
+/// account cannot be brute-forced from many addresses.
+async fn limit_per_email(ctx: &ApiContext, email: &str) -> ApiResult<()> {
+    ctx.limiter
+        .check(Category::Login, &format!("email:{email}"))
+        .await?;
+    Ok(())
 }
 
 /// Creates a self-hosted account and signs it in.
@@ -139,6 +154,7 @@ async fn signup(
 ) -> ApiResult<Json<TokenResponse>> {
     self_signup_enabled(&ctx)?;
     let email = check_email(&body.email)?;
+    limit_per_email(&ctx, &email).await?;
     let chars = body.password.chars().count();
     if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
         return Err(ApiError::bad_request(
@@ -154,7 +170,7 @@ async fn signup(
         _ => email.split('@').next().unwrap_or_default().to_string(),
     };
     let password = body.password;
-    let hash = blocking(move || password::hash_password(&password))
+    let hash = blocking(&ctx, move || password::hash_password(&password))
         .await?
         .map_err(ApiError::internal)?;
     let user = db::users::create_local(&ctx.db, &email, &display_name, &hash)
@@ -183,9 +199,10 @@ async fn login(
     require_text("email", &body.email, MAX_EMAIL_CHARS)?;
     require_text("password", &body.password, MAX_PASSWORD_CHARS)?;
     let email = db::users::normalize_email(&body.email);
+    limit_per_email(&ctx, &email).await?;
     let found = db::users::find_local_by_email(&ctx.db, &email).await?;
     let password = body.password;
-    let user = blocking(move || match found {
+    let user = blocking(&ctx, move || match found {
         Some((user, hash)) if password::verify_password(&password, &hash) => Some(user),
         Some(_) => None,
         None => {
@@ -206,29 +223,74 @@ async fn me(AuthUser(user): AuthUser) -> Json<UserInfo> {
     Json(user.into())
 }
 
-/// Moves the web-chat progress an anonymous player made under `old_session_id` to the caller.
-/// Sessions of non-anonymous users are never moved; sessions the caller already has for the
-/// same machine stay where they are.
+/// Moves the web-chat progress an anonymous player made under `old_session_id` to the caller,
+/// when `anonymous_token` proves the caller was that anonymous player. Without the proof
+/// nothing moves; anonymous callers cannot migrate; sessions of non-anonymous users are never
+/// moved; sessions the caller already has for the same machine stay where they are.
 #[utoipa::path(post, path = "/api/v1/auth/migrate-progress", tag = "auth", security(("jwt" = [])),
     request_body = MigrateProgressRequest,
-    responses((status = 200, body = MigrateProgressResponse), (status = 401, body = foil_types::wire::ErrorBody)))]
+    responses((status = 200, body = MigrateProgressResponse),
+        (status = 401, body = foil_types::wire::ErrorBody),
+        (status = 403, description = "anonymous caller, or a token that proves no anonymous player",
+            body = foil_types::wire::ErrorBody)))]
 async fn migrate_progress(
     State(ctx): State<ApiContext>,
     AuthUser(user): AuthUser,
     ApiJson(body): ApiJson<MigrateProgressRequest>,
 ) -> ApiResult<Json<MigrateProgressResponse>> {
     require_text("old_session_id", &body.old_session_id, 128)?;
-    let migrated =
-        db::sessions::migrate_anonymous_progress(&ctx.db, user.id, &body.old_session_id).await?;
+    if user.is_anonymous {
+        return Err(ApiError::forbidden(
+            "anonymous_user",
+            "Anonymous users cannot take over progress; sign in with an account first",
+        ));
+    }
+    let Some(proof) = body.anonymous_token.as_deref() else {
+        return Ok(Json(MigrateProgressResponse {
+            migrated_sessions: 0,
+        }));
+    };
+    let anonymous = ctx
+        .jwt
+        .verify(proof.trim())
+        .await
+        .ok()
+        .filter(|claims| claims.is_anonymous)
+        .ok_or_else(|| {
+            ApiError::forbidden(
+                "invalid_anonymous_token",
+                "`anonymous_token` is not a valid token of an anonymous user",
+            )
+        })?;
+    ctx.remember_user(&db::users::User {
+        id: anonymous.id,
+        email: anonymous.email,
+        display_name: anonymous.display_name,
+        is_anonymous: true,
+    })
+    .await?;
+    let migrated = db::sessions::migrate_anonymous_progress(
+        &ctx.db,
+        anonymous.id,
+        user.id,
+        &body.old_session_id,
+    )
+    .await?;
     Ok(Json(MigrateProgressResponse {
         migrated_sessions: migrated,
     }))
 }
 
+/// `me` and `migrate-progress` ("General" rate limit).
 pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(migrate_progress))
+}
+
+/// Sign-up and login, under their own strict per-IP limit ("Login").
+pub fn login_router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(signup))
         .routes(routes!(login))
-        .routes(routes!(me))
-        .routes(routes!(migrate_progress))
 }

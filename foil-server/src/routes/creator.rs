@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::ApiContext;
-use crate::auth::extract::AuthUser;
+use crate::auth::extract::Creator;
 use crate::chat::llm::{LlmSelection, StepLlm};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{require_text, ApiJson};
@@ -81,10 +81,10 @@ impl From<GenerateError> for ApiError {
 #[utoipa::path(post, path = "/api/v1/creator/generate/persona", tag = "personas", security(("jwt" = [])),
     request_body = GeneratePersonaRequest,
     responses((status = 200, body = PersonaDraft), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 429, body = RateLimitBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
+        (status = 403, description = "anonymous user", body = ErrorBody), (status = 429, body = RateLimitBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn generate_persona(
     State(ctx): State<ApiContext>,
-    AuthUser(_user): AuthUser,
+    Creator(_user): Creator,
     headers: HeaderMap,
     ApiJson(body): ApiJson<GeneratePersonaRequest>,
 ) -> ApiResult<Json<PersonaDraft>> {
@@ -103,7 +103,7 @@ async fn generate_persona(
         (status = 429, body = RateLimitBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn generate_machine(
     State(ctx): State<ApiContext>,
-    AuthUser(user): AuthUser,
+    Creator(user): Creator,
     headers: HeaderMap,
     ApiJson(body): ApiJson<GenerateMachineRequest>,
 ) -> ApiResult<Json<Machine>> {
@@ -144,10 +144,10 @@ async fn generate_machine(
 #[utoipa::path(post, path = "/api/v1/creator/polish", tag = "personas", security(("jwt" = [])),
     request_body = PolishRequest,
     responses((status = 200, body = PolishResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 429, body = RateLimitBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
+        (status = 403, description = "anonymous user", body = ErrorBody), (status = 429, body = RateLimitBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn polish(
     State(ctx): State<ApiContext>,
-    AuthUser(_user): AuthUser,
+    Creator(_user): Creator,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PolishRequest>,
 ) -> ApiResult<Json<PolishResponse>> {

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::ApiContext;
-use crate::auth::extract::{AuthUser, MaybeAuthUser};
+use crate::auth::extract::{AuthUser, Creator, MaybeAuthUser};
 use crate::db::personas::{Listing, PersonaSummaryRow, StoredPersona};
 use crate::db::{self, users::User};
 use crate::error::{ApiError, ApiResult};
@@ -287,7 +287,7 @@ async fn validate(
     ))]
 async fn save(
     State(ctx): State<ApiContext>,
-    AuthUser(user): AuthUser,
+    Creator(user): Creator,
     ApiQuery(q): ApiQuery<SaveQuery>,
     RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<PersonaSummary>)> {

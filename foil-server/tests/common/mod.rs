@@ -99,6 +99,8 @@ impl TestApp {
             &mut config.rate_limit.generation,
             &mut config.rate_limit.sdk_chat,
             &mut config.rate_limit.sdk_general,
+            &mut config.rate_limit.login,
+            &mut config.rate_limit.auth_failure,
         ] {
             limit.per_minute = 100_000;
         }
@@ -255,6 +257,22 @@ impl TestApp {
         assert_eq!(res.status, StatusCode::CREATED, "save: {}", res.text);
         res.json()["id"].as_str().unwrap().to_string()
     }
+}
+
+/// Mints a Supabase-style token (signed with the shared secret, as Supabase does) for claims
+/// self-hosted login never issues, such as anonymous users.
+pub fn supabase_token(sub: &str, anonymous: bool) -> String {
+    let claims = serde_json::json!({
+        "sub": sub, "aud": "authenticated", "role": "authenticated",
+        "exp": chrono::Utc::now().timestamp() + 600,
+        "is_anonymous": anonymous,
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
 }
 
 /// Makes a fresh schema and returns a URL whose connections use it.
