@@ -403,6 +403,11 @@ impl Providers {
         self.insert(config)
     }
 
+    /// Removes a provider; its models then resolve to [`LlmError::UnknownModel`].
+    pub fn remove(&mut self, name: &str) -> bool {
+        self.by_name.remove(name).is_some()
+    }
+
     fn existing(&self, name: &str) -> Result<ProviderConfig, ProviderConfigError> {
         self.get(name)
             .map(|c| ProviderConfig::clone(c))

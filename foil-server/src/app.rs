@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::db::users::User;
 use crate::db::{self, Db};
 use crate::error::ApiError;
-use crate::extract::BodyLimit;
+use crate::extract::{BodyLimit, BodyTimeout};
 use crate::rate_limit::{client_ip, spawn_pruning, Category, RateLimiter};
 use crate::{dashboard, routes};
 
@@ -132,6 +132,21 @@ impl ApiContext {
 /// The provider registry: built-in defaults, overridden and extended by `[providers.NAME]`.
 fn providers_from_config(config: &Config) -> anyhow::Result<Providers> {
     let mut providers = Providers::with_defaults();
+    // A provider that needs no key (`ollama`: a default URL on this host) is reachable only
+    // when the operator configured it: otherwise any caller could make the server call a
+    // local port.
+    let keyless: Vec<String> = providers
+        .iter()
+        .filter(|p| {
+            !p.requires_key
+                && p.kind != foil_llm::ProviderKind::Offline
+                && !config.providers.contains_key(&p.name)
+        })
+        .map(|p| p.name.clone())
+        .collect();
+    for name in keyless {
+        providers.remove(&name);
+    }
     for (name, settings) in &config.providers {
         if providers.get(name).is_none() {
             let kind = settings.kind.as_deref().unwrap_or("openai");
@@ -208,6 +223,15 @@ async fn ip_rate_limit(
     }
 }
 
+/// Bounds a whole request of a route that calls no LLM: 408 past `request_timeout_secs`, so a
+/// stuck request frees its in-flight slot. (LLM routes are bounded by the LLM timeout instead.)
+async fn request_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::RequestTimeout.into_response(),
+    }
+}
+
 /// Answers a request shed at the concurrency limit.
 async fn overloaded(err: tower::BoxError) -> ApiError {
     if err.is::<tower::load_shed::error::Overloaded>() {
@@ -276,6 +300,9 @@ pub fn router(ctx: ApiContext) -> Router {
         .layer(middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::Extension(BodyLimit(limit)))
+        .layer(axum::Extension(BodyTimeout(Duration::from_secs(
+            ctx.config.body_read_timeout_secs.max(1),
+        ))))
         .layer(cors_layer(&ctx.config))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(
@@ -303,19 +330,30 @@ pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
     let per_ip = |category| middleware::from_fn_with_state((ctx.clone(), category), ip_rate_limit);
     let per_key = |category| middleware::from_fn_with_state((ctx.clone(), category), sdk_auth);
 
+    let timed = middleware::from_fn_with_state(
+        Duration::from_secs(ctx.config.request_timeout_secs.max(1)),
+        request_timeout,
+    );
+
     let general = OpenApiRouter::new()
-        .merge(routes::auth::router())
-        .merge(routes::api_keys::router())
-        .merge(routes::personas::router(ctx.config.max_document_bytes))
-        .merge(routes::persona_sessions::router())
-        .merge(dashboard::api_router())
+        .merge(
+            OpenApiRouter::new()
+                .merge(routes::auth::router())
+                .merge(routes::api_keys::router())
+                .merge(routes::personas::router(ctx.config.max_document_bytes))
+                .merge(routes::persona_sessions::router())
+                .merge(dashboard::api_router())
+                .layer(timed.clone()),
+        )
         .merge(routes::web_chat::general_router())
         .layer(per_ip(Category::General));
     let web_chat = routes::web_chat::chat_router().layer(per_ip(Category::Chat));
-    let login = routes::auth::login_router().layer(per_ip(Category::Login));
+    let login = routes::auth::login_router()
+        .layer(timed.clone())
+        .layer(per_ip(Category::Login));
     let generation = routes::creator::router().layer(per_ip(Category::Generation));
     let sdk_general = OpenApiRouter::new()
-        .merge(routes::sdk::general_router())
+        .merge(routes::sdk::general_router().layer(timed))
         .merge(routes::sdk_chat::general_router())
         .layer(per_key(Category::SdkGeneral));
     let sdk_chat = routes::sdk_chat::chat_router().layer(per_key(Category::SdkChat));
@@ -336,6 +374,10 @@ fn cors_layer(config: &Config) -> CorsLayer {
         return CorsLayer::new();
     }
     let origins = if config.cors_origins.iter().any(|o| o == "*") {
+        tracing::warn!(
+            "FOIL_CORS_ORIGINS is `*`: any web page may call this API from its visitors' \
+             browsers; list your game's origins instead"
+        );
         AllowOrigin::any()
     } else {
         AllowOrigin::list(

@@ -72,9 +72,18 @@ pub struct Config {
     pub max_reply_chars: usize,
     /// Messages kept verbatim in prompts; older ones are folded into the session summary.
     pub summary_window: usize,
+    /// A client must send its whole request head within this many seconds (else the
+    /// connection is closed).
+    pub header_read_timeout_secs: u64,
+    /// A request body must arrive within this many seconds (else 408).
+    pub body_read_timeout_secs: u64,
+    /// Whole-request bound, in seconds, of the routes that never call an LLM (else 408).
+    pub request_timeout_secs: u64,
     /// Most requests served at once; beyond it requests are shed with 503 + Retry-After
     /// instead of queueing without bound.
     pub max_in_flight: usize,
+    /// When set, `/metrics` answers only `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<String>,
     /// Origins allowed by CORS; empty means CORS is off. `*` allows any origin.
     pub cors_origins: Vec<String>,
     /// Rate limits (api.md §6).
@@ -140,7 +149,11 @@ impl Default for Config {
             llm_max_tokens_summary: 500,
             llm_max_prompt_tokens: 6000,
             max_reply_chars: 1500,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 20,
+            request_timeout_secs: 30,
             max_in_flight: 10_000,
+            metrics_token: None,
             cors_origins: Vec::new(),
             rate_limit: RateLimitConfig::default(),
             log_format: LogFormat::Text,
@@ -164,6 +177,7 @@ impl std::fmt::Debug for Config {
             .field("dashboard", &self.dashboard)
             .field("supabase_url", &self.supabase_url)
             .field("api_key_pepper", &redacted(&self.api_key_pepper))
+            .field("metrics_token", &redacted(&self.metrics_token))
             .field("default_model", &self.default_model)
             .field("providers", &self.providers.keys().collect::<Vec<_>>())
             .field("max_body_bytes", &self.max_body_bytes)
@@ -264,7 +278,11 @@ impl Config {
                 "LLM_MAX_PROMPT_TOKENS" => self.llm_max_prompt_tokens = parse(&value, err)?,
                 "MAX_REPLY_CHARS" => self.max_reply_chars = parse(&value, err)?,
                 "CORS_ORIGINS" => self.cors_origins = split_list(&value),
+                "METRICS_TOKEN" => self.metrics_token = opt(&value),
                 "MAX_IN_FLIGHT" => self.max_in_flight = parse(&value, err)?,
+                "HEADER_READ_TIMEOUT_SECS" => self.header_read_timeout_secs = parse(&value, err)?,
+                "BODY_READ_TIMEOUT_SECS" => self.body_read_timeout_secs = parse(&value, err)?,
+                "REQUEST_TIMEOUT_SECS" => self.request_timeout_secs = parse(&value, err)?,
                 "LOG_FORMAT" => {
                     self.log_format = match value.as_str() {
                         "text" => LogFormat::Text,
@@ -421,7 +439,11 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_LLM_MAX_PROMPT_TOKENS        estimated prompt budget per step; the past is trimmed oldest first [6000]
   FOIL_MAX_REPLY_CHARS              longest NPC reply; cut at a sentence end [1500]
   FOIL_CORS_ORIGINS                 comma-separated allowed origins, * for any [CORS off]
+  FOIL_METRICS_TOKEN                /metrics only with Authorization: Bearer <token> [open]
   FOIL_MAX_IN_FLIGHT                requests served at once before shedding with 503 [10000]
+  FOIL_HEADER_READ_TIMEOUT_SECS     the request head must arrive within this; else closed [10]
+  FOIL_BODY_READ_TIMEOUT_SECS       the request body must arrive within this; else 408 [20]
+  FOIL_REQUEST_TIMEOUT_SECS         whole-request bound of routes that call no LLM; else 408 [30]
   FOIL_RATE_LIMIT_ENABLED           [true]
   FOIL_RATE_LIMIT_GENERATION_PER_MINUTE   per IP [10]
   FOIL_RATE_LIMIT_CHAT_PER_MINUTE         per IP, web chat messages [60]

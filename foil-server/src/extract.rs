@@ -35,14 +35,24 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-/// The raw body, with the size limit mapped to 413.
+/// The raw body, with the size limit mapped to 413 and a body that does not arrive within the
+/// [`BodyTimeout`] to 408 (so a client trickling its body frees its slot).
 pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     let limit = req
         .extensions()
         .get::<BodyLimit>()
         .map(|l| l.0)
         .unwrap_or(usize::MAX);
-    Bytes::from_request(req, state).await.map_err(|rejection| {
+    let deadline = req
+        .extensions()
+        .get::<BodyTimeout>()
+        .map(|t| t.0)
+        .unwrap_or(std::time::Duration::MAX);
+    let read = Bytes::from_request(req, state);
+    let Ok(read) = tokio::time::timeout(deadline, read).await else {
+        return Err(ApiError::RequestTimeout);
+    };
+    read.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge { limit }
         } else {
@@ -50,6 +60,10 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
         }
     })
 }
+
+/// How long a request body may take to arrive; a request extension set by the router.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyTimeout(pub std::time::Duration);
 
 /// Parses JSON, naming the path of the first problem.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

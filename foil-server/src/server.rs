@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use axum::http::Request;
 use foil_types::persona::{Limits, PersonaDocument};
+use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
@@ -41,7 +43,10 @@ pub fn resolve_jwt_secret(config: &mut Config) -> anyhow::Result<()> {
     };
     let path = secret_path(&db_path);
     let secret = match std::fs::read_to_string(&path) {
-        Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
+        Ok(s) if !s.trim().is_empty() => {
+            keep_private(&path)?;
+            s.trim().to_string()
+        }
         _ => {
             let secret = api_key::generate().replace(api_key::KEY_PREFIX, "")
                 + &api_key::generate().replace(api_key::KEY_PREFIX, "");
@@ -56,6 +61,24 @@ pub fn resolve_jwt_secret(config: &mut Config) -> anyhow::Result<()> {
          Set FOIL_JWT_SECRET (e.g. your Supabase JWT secret) in production."
     );
     config.jwt_secret = Some(secret);
+    Ok(())
+}
+
+/// Puts the secret file back to owner-only (0600) when someone loosened it, on every start: a
+/// copied or restored file often comes back world-readable.
+fn keep_private(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot make {} private", path.display()))?;
+            tracing::warn!(path = %path.display(), "the JWT secret file was readable by others; it is owner-only again");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 
@@ -111,40 +134,72 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
 
 /// Serves `ctx` on `listener` until `shutdown` completes, then lets running requests finish
 /// for at most the configured grace period.
+///
+/// Our own accept loop over hyper-util rather than `axum::serve`, which has no header-read
+/// timeout: a client that trickles its request head is disconnected after
+/// `header_read_timeout_secs` instead of holding a connection for ever.
 pub async fn run(
     listener: TcpListener,
     ctx: ApiContext,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    use axum::serve::ListenerExt;
-    use std::future::IntoFuture;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
     let grace = Duration::from_secs(ctx.config.shutdown_grace_secs);
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = app::router(ctx).into_make_service_with_connect_info::<SocketAddr>();
-    let listener = listener.tap_io(|tcp| {
+    let header_timeout = Duration::from_secs(ctx.config.header_read_timeout_secs.max(1));
+    let router = app::router(ctx);
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
         // Small request/response exchanges: never wait for Nagle.
         let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: no new connections, finishing running requests");
-        let _ = stopping_tx.send(());
-    });
-    let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        result = &mut server => return result.map_err(Into::into),
-        _ = stopping_rx => {}
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+            .into_owned();
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
     }
-    match tokio::time::timeout(grace, server).await {
-        Ok(result) => result.map_err(Into::into),
-        Err(_) => {
+    drop(listener);
+    tracing::info!("shutting down: no new connections, finishing running requests");
+    tokio::select! {
+        () = connections.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
             tracing::warn!(
                 grace_secs = grace.as_secs(),
                 "grace period over; closing remaining connections"
             );
-            Ok(())
         }
     }
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -351,4 +406,31 @@ fn print_demo(demo: &DemoData, bind: SocketAddr) {
         "\n  try: curl -H 'X-API-Key: {}' http://{bind}/api/v1/sdk/personas\n",
         demo.api_key
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_development_secret_is_made_private_on_every_start() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("foil.db");
+        let config = || Config {
+            database_url: format!("sqlite://{}", db.display()),
+            ..Config::default()
+        };
+        let mut first = config();
+        resolve_jwt_secret(&mut first).unwrap();
+        let file = secret_path(&db);
+        let mode = |f: &Path| std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut second = config();
+        resolve_jwt_secret(&mut second).unwrap();
+        assert_eq!(second.jwt_secret, first.jwt_secret, "the same secret");
+        assert_eq!(mode(&file), 0o600, "private again");
+    }
 }

@@ -641,7 +641,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics (text exposition format). */
+        /**
+         * Prometheus metrics (text exposition format). With `metrics_token` configured, only for
+         *     `Authorization: Bearer <that token>`.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -4350,6 +4353,15 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description `metrics_token` is set and the request does not carry it */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Internal error (details are logged, never sent) */

@@ -239,10 +239,14 @@ impl JwtVerifier {
         };
         let jwks = match config.jwks_url {
             Some(url) => {
+                // Signing keys over plain http could be swapped by anyone on the path: https,
+                // or http only to this machine (a local GoTrue, tests).
                 let url = reqwest::Url::parse(&url)
                     .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https"))
-                    .ok_or(JwtError::Config("the JWKS URL must be an http(s) URL"))?;
+                    .filter(|u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(u)))
+                    .ok_or(JwtError::Config(
+                        "the JWKS URL must be https (http only for loopback addresses)",
+                    ))?;
                 Some(Jwks::new(url, http))
             }
             None => None,
@@ -417,6 +421,17 @@ fn accepted_algorithm(name: &str) -> Result<Algorithm, JwtError> {
         }
         _ => Err(JwtError::AlgorithmNotAccepted("<unprintable>".into())),
     }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn not_accepted(alg: Algorithm) -> JwtError {
@@ -1681,9 +1696,25 @@ mod tests {
             "not a url",
             "file:///etc/jwks.json",
             "ftp://example.com/jwks",
+            "http://project.supabase.co/auth/v1/.well-known/jwks.json",
+            "http://10.0.0.5/jwks.json",
         ] {
             assert!(
                 refused(JwtConfig {
+                    jwks_url: Some(url.into()),
+                    ..JwtConfig::default()
+                }),
+                "{url}"
+            );
+        }
+        for url in [
+            "https://project.supabase.co/auth/v1/.well-known/jwks.json",
+            "http://127.0.0.1:9999/jwks.json",
+            "http://[::1]:9999/jwks.json",
+            "http://localhost:9999/jwks.json",
+        ] {
+            assert!(
+                !refused(JwtConfig {
                     jwks_url: Some(url.into()),
                     ..JwtConfig::default()
                 }),

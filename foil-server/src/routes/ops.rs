@@ -1,10 +1,10 @@
 //! Operational routes: liveness, readiness, Prometheus metrics, and the OpenAPI document.
-//! None of them is rate limited or needs auth.
+//! None of them is rate limited; `/metrics` asks for a bearer token when `metrics_token` is set.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -41,9 +41,27 @@ async fn readyz(State(ctx): State<ApiContext>) -> Result<Json<Health>, ApiError>
     Ok(Json(Health { status: "ready" }))
 }
 
-/// Prometheus metrics (text exposition format).
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
-async fn metrics(State(ctx): State<ApiContext>) -> Response {
+/// Prometheus metrics (text exposition format). With `metrics_token` configured, only for
+/// `Authorization: Bearer <that token>`.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses(
+    (status = 200, content_type = "text/plain", body = String),
+    (status = 401, description = "`metrics_token` is set and the request does not carry it",
+        body = foil_types::wire::ErrorBody),
+))]
+async fn metrics(State(ctx): State<ApiContext>, headers: HeaderMap) -> Response {
+    if let Some(expected) = ctx.config.metrics_token.as_deref() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let matches: bool =
+            subtle::ConstantTimeEq::ct_eq(given.as_bytes(), expected.as_bytes()).into();
+        if !matches {
+            return ApiError::unauthorized("invalid_token", "`/metrics` needs its bearer token")
+                .into_response();
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         ctx.metrics.render(),
