@@ -31,6 +31,8 @@
 mod anthropic;
 mod client;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 mod openai;
 mod providers;
