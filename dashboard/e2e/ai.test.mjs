@@ -3,7 +3,7 @@
 // that provider, set FOIL_E2E_NO_MOCK=1 to skip.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { newPage, signUp, useBrowser, waitNoProblems } from "./harness.mjs";
+import { newPage, save, signUp, useBrowser, waitNoProblems } from "./harness.mjs";
 
 useBrowser();
 
@@ -43,5 +43,20 @@ test("generate a persona from a brief, then polish a field", { skip }, async () 
   assert.match(await prompt.inputValue(), /^Polished:/);
   await page.getByRole("button", { name: "Undo polish of Identity prompt" }).waitFor();
   await shot("editor-polished");
+
+  // Every call above is on the account's usage page: generate persona, generate scenario, polish.
+  await save(page);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Usage" }).click();
+  await page.getByRole("heading", { name: "Usage", level: 1 }).waitFor();
+  await page.getByLabel("Group by").selectOption("model");
+  const table = page.getByRole("table", { name: "Usage by model" });
+  const row = table.getByRole("row", { name: /mock\/studio/ });
+  await row.waitFor();
+  const cells = await row.getByRole("cell").allInnerTexts();
+  assert.ok(Number(cells[0].replace(/\D/g, "")) >= 3, `calls: ${cells[0]}`);
+  assert.ok(Number(cells[2].replace(/\D/g, "")) > 0, `input tokens: ${cells[2]}`);
+  await page.getByLabel("Group by").selectOption("step");
+  await page.getByRole("table", { name: "Usage by pipeline step" }).getByRole("row", { name: /generation/ }).waitFor();
+  await shot("usage");
   await done();
 });

@@ -10,6 +10,7 @@ import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { SessionsPage } from "./pages/SessionsPage";
 import { SessionDetailPage } from "./pages/SessionDetailPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { UsagePage } from "./pages/UsagePage";
 import "./styles.css";
 
 // The editor pulls in the graph library: load it only when a persona is opened.
@@ -26,6 +27,7 @@ const router = createBrowserRouter([
       { path: "/personas/:personaId/sessions", element: <SessionsPage /> },
       { path: "/personas/:personaId/sessions/:sessionId", element: <SessionDetailPage /> },
       { path: "/api-keys", element: <ApiKeysPage /> },
+      { path: "/usage", element: <UsagePage /> },
       { path: "*", element: <NotFoundPage /> },
     ],
   },

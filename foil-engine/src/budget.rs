@@ -14,11 +14,21 @@ const CHARS_PER_TOKEN: usize = 3;
 /// Tokens a chat template adds around each message (role markers, separators).
 const TOKENS_PER_MESSAGE: usize = 4;
 
+/// An estimate (on the large side) of how many tokens `text` is, without any chat template.
+pub fn estimate_text_tokens(text: &str) -> usize {
+    estimate_chars_tokens(text.chars().count())
+}
+
+/// [`estimate_text_tokens`] of a text of `chars` characters.
+pub fn estimate_chars_tokens(chars: usize) -> usize {
+    chars.div_ceil(CHARS_PER_TOKEN)
+}
+
 /// An estimate (on the large side) of how many tokens `messages` take in a model's context.
 pub fn estimate_tokens(messages: &[PromptMessage]) -> usize {
     messages
         .iter()
-        .map(|m| m.content.chars().count().div_ceil(CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE)
+        .map(|m| estimate_text_tokens(&m.content) + TOKENS_PER_MESSAGE)
         .sum()
 }
 

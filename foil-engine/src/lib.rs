@@ -67,7 +67,9 @@ mod template;
 mod test_support;
 mod text;
 
-pub use budget::{estimate_tokens, fit_prompt, TrimPast};
+pub use budget::{
+    estimate_chars_tokens, estimate_text_tokens, estimate_tokens, fit_prompt, TrimPast,
+};
 pub use eval::{
     eval_exact_schema, eval_json_schema, eval_json_schema_for, legal_answers, parse_eval_answer,
     parse_evaluation, EvalAnswer, Evaluation,

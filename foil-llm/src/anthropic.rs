@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::LlmError;
-use crate::request::{ChatRequest, Role};
+use crate::request::{ChatRequest, Completion, Role, Usage};
 use crate::stream::{Decoded, EventDecoder};
 
 /// The `anthropic-version` header value.
@@ -85,6 +85,17 @@ pub(crate) fn body(model: &str, req: &ChatRequest, stream: bool) -> Value {
 struct Message {
     #[serde(default)]
     content: Vec<Block>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+/// `usage` of a message, of `message_start`'s message and of `message_delta`.
+#[derive(Deserialize, Clone, Copy, Default)]
+struct WireUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -120,14 +131,25 @@ pub(crate) fn error_message(body: &[u8]) -> Option<String> {
 
 /// The answer of a non-streaming response: with structured output, the input of the forced
 /// tool as JSON text; otherwise (or if the model answered in text after all) the text blocks.
-pub(crate) fn parse(provider: &str, bytes: &[u8], tool: Option<&str>) -> Result<String, LlmError> {
+pub(crate) fn parse(
+    provider: &str,
+    bytes: &[u8],
+    tool: Option<&str>,
+) -> Result<Completion, LlmError> {
     let message: Message = serde_json::from_slice(bytes)
         .map_err(|_| LlmError::upstream(provider, "the response is not valid JSON"))?;
+    let usage = message.usage.map(|u| Usage {
+        input_tokens: u.input_tokens.unwrap_or(0),
+        output_tokens: u.output_tokens.unwrap_or(0),
+    });
     let mut text = String::new();
     for block in message.content {
         match block {
             Block::ToolUse { name, input } if Some(name.as_str()) == tool => {
-                return Ok(input.to_string());
+                return Ok(Completion {
+                    text: input.to_string(),
+                    usage,
+                });
             }
             Block::Text { text: piece } => text.push_str(&piece),
             _ => {}
@@ -139,7 +161,7 @@ pub(crate) fn parse(provider: &str, bytes: &[u8], tool: Option<&str>) -> Result<
             "the response has no tool_use block",
         ));
     }
-    Ok(text)
+    Ok(Completion { text, usage })
 }
 
 #[derive(Deserialize)]
@@ -150,6 +172,18 @@ struct StreamEvent {
     delta: Option<StreamDelta>,
     #[serde(default)]
     error: Option<ErrorBody>,
+    /// `message_start`: the message so far, with the prompt's `usage`.
+    #[serde(default)]
+    message: Option<StartedMessage>,
+    /// `message_delta`: the output tokens so far.
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct StartedMessage {
+    #[serde(default)]
+    usage: Option<WireUsage>,
 }
 
 #[derive(Deserialize)]
@@ -167,6 +201,7 @@ struct StreamDelta {
 pub(crate) struct Decoder {
     structured: bool,
     stopped: bool,
+    usage: Option<Usage>,
 }
 
 impl Decoder {
@@ -174,6 +209,18 @@ impl Decoder {
         Decoder {
             structured,
             stopped: false,
+            usage: None,
+        }
+    }
+
+    fn add_usage(&mut self, wire: WireUsage) {
+        let usage = self.usage.get_or_insert_with(Usage::default);
+        if let Some(input) = wire.input_tokens {
+            usage.input_tokens = input;
+        }
+        if let Some(output) = wire.output_tokens {
+            // Cumulative in `message_delta`.
+            usage.output_tokens = output;
         }
     }
 }
@@ -229,6 +276,18 @@ impl EventDecoder for Decoder {
                     .filter(|p| !p.is_empty())
                     .map_or(Decoded::Nothing, Decoded::Text))
             }
+            "message_start" => {
+                if let Some(usage) = parsed.message.and_then(|m| m.usage) {
+                    self.add_usage(usage);
+                }
+                Ok(Decoded::Nothing)
+            }
+            "message_delta" => {
+                if let Some(usage) = parsed.usage {
+                    self.add_usage(usage);
+                }
+                Ok(Decoded::Nothing)
+            }
             "message_stop" => {
                 self.stopped = true;
                 Ok(Decoded::End)
@@ -250,6 +309,10 @@ impl EventDecoder for Decoder {
 
     fn ended_properly(&self) -> bool {
         self.stopped
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.usage
     }
 }
 
@@ -303,10 +366,17 @@ mod tests {
             json!({"type": "tool", "name": "evaluation"})
         );
         assert_eq!(b["temperature"], 1.0);
-        let response = br#"{"content": [{"type": "tool_use", "id": "t", "name": "evaluation", "input": {"a": 1}}]}"#;
+        let response = br#"{"content": [{"type": "tool_use", "id": "t", "name": "evaluation", "input": {"a": 1}}],
+            "usage": {"input_tokens": 40, "output_tokens": 7}}"#;
         assert_eq!(
             parse("anthropic", response, Some("evaluation")).unwrap(),
-            r#"{"a":1}"#
+            Completion {
+                text: r#"{"a":1}"#.into(),
+                usage: Some(Usage {
+                    input_tokens: 40,
+                    output_tokens: 7
+                }),
+            }
         );
     }
 }

@@ -11,7 +11,7 @@ use reqwest::{Method, Response};
 use crate::error::{sanitize, LlmError};
 use crate::metrics::CallMetrics;
 use crate::providers::{ProviderKind, Route};
-use crate::request::ChatRequest;
+use crate::request::{ChatRequest, Completion};
 use crate::secret::Secret;
 use crate::stream::{self, EventDecoder, LlmStream};
 use crate::structured::{is_refusal, DialectMemory, StructuredDialect};
@@ -111,6 +111,19 @@ impl LlmClient {
         req: &ChatRequest,
         timeout: Duration,
     ) -> Result<String, LlmError> {
+        self.complete_with_usage(route, key, req, timeout)
+            .await
+            .map(|completion| completion.text)
+    }
+
+    /// [`complete`](Self::complete), with the tokens the provider reported.
+    pub async fn complete_with_usage(
+        &self,
+        route: &Route,
+        key: Option<&Secret>,
+        req: &ChatRequest,
+        timeout: Duration,
+    ) -> Result<Completion, LlmError> {
         let mut metrics = CallMetrics::start(route.provider_name(), req.step);
         let result = self.complete_inner(route, key, req, timeout).await;
         metrics.finish(result.as_ref().err());
@@ -136,7 +149,7 @@ impl LlmClient {
         key: Option<&Secret>,
         req: &ChatRequest,
         timeout: Duration,
-    ) -> Result<String, LlmError> {
+    ) -> Result<Completion, LlmError> {
         if req.structured.is_none() {
             return self
                 .complete_once(route, key, req, StructuredDialect::Prompt, timeout)
@@ -172,7 +185,7 @@ impl LlmClient {
         req: &ChatRequest,
         dialect: StructuredDialect,
         timeout: Duration,
-    ) -> Result<String, LlmError> {
+    ) -> Result<Completion, LlmError> {
         let prepared = prepare(route, key)?;
         let provider = prepared.provider;
         let req = in_dialect(req, dialect);

@@ -40,7 +40,7 @@ pub async fn decode_sse(
 }
 
 /// A whole (non-streamed) completion body through the provider's parser.
-pub fn parse_completion(kind: ProviderKind, body: &[u8]) -> Result<String, LlmError> {
+pub fn parse_completion(kind: ProviderKind, body: &[u8]) -> Result<crate::Completion, LlmError> {
     match kind {
         ProviderKind::Anthropic => crate::anthropic::parse("fuzz", body, None),
         _ => crate::openai::parse("fuzz", body, &[]),

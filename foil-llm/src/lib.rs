@@ -45,7 +45,7 @@ pub use anthropic::OPENING_USER_TURN as ANTHROPIC_OPENING_USER_TURN;
 pub use client::{ClientBuildError, ClientOptions, LlmClient};
 pub use error::{sanitize, LlmError, MAX_EXCERPT_CHARS};
 pub use providers::{ProviderConfig, ProviderConfigError, ProviderKind, Providers, Route};
-pub use request::{ChatMessage, ChatRequest, Role, StructuredOutput};
+pub use request::{ChatMessage, ChatRequest, Completion, Role, StructuredOutput, Usage};
 pub use secret::Secret;
 pub use stream::LlmStream;
 pub use structured::StructuredDialect;

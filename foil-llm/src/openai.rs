@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::LlmError;
-use crate::request::{ChatRequest, Role};
+use crate::request::{ChatRequest, Completion, Role, Usage};
 use crate::stream::{Decoded, EventDecoder};
 use crate::structured::StructuredDialect;
 
@@ -66,16 +66,39 @@ pub(crate) fn body(
     }
     if stream {
         body.insert("stream".into(), json!(true));
+        // The last chunk then carries `usage` (OpenAI, llama.cpp, Ollama, vLLM, LiteLLM…);
+        // servers that ignore it leave the usage to be estimated.
+        body.insert("stream_options".into(), json!({"include_usage": true}));
     }
     Value::Object(body)
 }
 
 #[derive(Deserialize)]
-struct Completion {
+struct CompletionBody {
     #[serde(default)]
     choices: Vec<Choice>,
     #[serde(default)]
     error: Option<ErrorBody>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+/// `usage` of a completion or of a stream's last chunk.
+#[derive(Deserialize, Clone, Copy)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(u: WireUsage) -> Self {
+        Usage {
+            input_tokens: u.prompt_tokens,
+            output_tokens: u.completion_tokens,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -142,8 +165,12 @@ fn embedded_error(provider: &str, error: ErrorBody, secrets: &[&str]) -> LlmErro
 
 /// The assistant text of a non-streaming response. A refusal comes back as its text (the
 /// caller validates structured answers anyway).
-pub(crate) fn parse(provider: &str, bytes: &[u8], secrets: &[&str]) -> Result<String, LlmError> {
-    let completion: Completion = serde_json::from_slice(bytes)
+pub(crate) fn parse(
+    provider: &str,
+    bytes: &[u8],
+    secrets: &[&str],
+) -> Result<Completion, LlmError> {
+    let completion: CompletionBody = serde_json::from_slice(bytes)
         .map_err(|_| LlmError::upstream(provider, "the response is not valid JSON"))?;
     if let Some(error) = completion.error {
         return Err(embedded_error(provider, error, secrets));
@@ -153,14 +180,20 @@ pub(crate) fn parse(provider: &str, bytes: &[u8], secrets: &[&str]) -> Result<St
         .into_iter()
         .next()
         .ok_or_else(|| LlmError::upstream(provider, "the response has no choices"))?;
-    match (choice.message.content, choice.message.refusal) {
-        (Some(content), _) => Ok(content),
-        (None, Some(refusal)) => Ok(refusal),
-        (None, None) => Err(LlmError::upstream(
-            provider,
-            "the response has no message content",
-        )),
-    }
+    let text = match (choice.message.content, choice.message.refusal) {
+        (Some(content), _) => content,
+        (None, Some(refusal)) => refusal,
+        (None, None) => {
+            return Err(LlmError::upstream(
+                provider,
+                "the response has no message content",
+            ))
+        }
+    };
+    Ok(Completion {
+        text,
+        usage: completion.usage.map(Usage::from),
+    })
 }
 
 #[derive(Deserialize)]
@@ -169,6 +202,8 @@ struct Chunk {
     choices: Vec<ChunkChoice>,
     #[serde(default)]
     error: Option<ErrorBody>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
 }
 
 #[derive(Deserialize)]
@@ -191,6 +226,7 @@ struct Delta {
 #[derive(Default)]
 pub(crate) struct Decoder {
     finished: bool,
+    usage: Option<Usage>,
 }
 
 impl EventDecoder for Decoder {
@@ -206,6 +242,9 @@ impl EventDecoder for Decoder {
             .map_err(|_| LlmError::upstream(provider, "the stream sent malformed JSON"))?;
         if let Some(error) = chunk.error {
             return Err(embedded_error(provider, error, &[]));
+        }
+        if let Some(usage) = chunk.usage {
+            self.usage = Some(usage.into());
         }
         let mut text = String::new();
         for choice in chunk.choices {
@@ -230,6 +269,10 @@ impl EventDecoder for Decoder {
     /// both counts as truncated.
     fn ended_properly(&self) -> bool {
         self.finished
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.usage
     }
 }
 
@@ -292,6 +335,15 @@ mod tests {
             Err(LlmError::Upstream { .. })
         ));
         let body = br#"{"choices": [{"message": {"content": null, "refusal": "no"}}]}"#;
-        assert_eq!(parse("x", body, &[]).unwrap(), "no");
+        assert_eq!(parse("x", body, &[]).unwrap().text, "no");
+        let body = br#"{"choices": [{"message": {"content": "hi"}}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}}"#;
+        assert_eq!(
+            parse("x", body, &[]).unwrap().usage,
+            Some(Usage {
+                input_tokens: 12,
+                output_tokens: 3
+            })
+        );
     }
 }

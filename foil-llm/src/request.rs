@@ -47,6 +47,25 @@ impl ChatMessage {
     }
 }
 
+/// Tokens a call used, as the provider reported them (`usage` in OpenAI's wire format,
+/// `input_tokens`/`output_tokens` in Anthropic's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Generated tokens.
+    pub output_tokens: u64,
+}
+
+/// A whole answer and what it cost, when the provider said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// The answer (with structured output: the JSON text).
+    pub text: String,
+    /// `None` when the provider reported no usage.
+    pub usage: Option<Usage>,
+}
+
 /// A JSON-schema constrained answer, sent in the provider's dialect
 /// ([`StructuredDialect`](crate::StructuredDialect)). OpenAI: `response_format` `json_schema`
 /// with `strict: true` (so the schema must follow OpenAI's strict rules: every property

@@ -11,6 +11,7 @@ use futures_util::{FutureExt, Stream, StreamExt};
 
 use crate::error::LlmError;
 use crate::metrics::CallMetrics;
+use crate::request::Usage;
 
 /// What one SSE event meant.
 pub(crate) enum Decoded {
@@ -28,6 +29,10 @@ pub(crate) trait EventDecoder: Send + 'static {
     fn decode(&mut self, provider: &str, event: &str, data: &str) -> Result<Decoded, LlmError>;
     /// Whether the body may end now without the stream counting as truncated.
     fn ended_properly(&self) -> bool;
+    /// The tokens the provider reported so far, if it reports any.
+    fn usage(&self) -> Option<Usage> {
+        None
+    }
 }
 
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, LlmError>> + Send>>;
@@ -38,6 +43,8 @@ type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, LlmError>> + Send>>;
 /// more. Dropping it closes the HTTP connection, which cancels the request at the provider.
 pub struct LlmStream {
     inner: Pin<Box<dyn Stream<Item = Result<String, LlmError>> + Send>>,
+    /// What the provider reported, filled in when the stream ends properly.
+    usage: std::sync::Arc<std::sync::Mutex<Option<Usage>>>,
 }
 
 impl fmt::Debug for LlmStream {
@@ -55,6 +62,15 @@ impl Stream for LlmStream {
 }
 
 impl LlmStream {
+    /// The tokens the provider reported for this answer: known once the stream has ended
+    /// properly, and only if the provider reports usage (else estimate it).
+    pub fn usage(&self) -> Option<Usage> {
+        *self
+            .usage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Reads the whole stream and returns the concatenated text (or the first error).
     pub async fn collect_text(mut self) -> Result<String, LlmError> {
         let mut text = String::new();
@@ -105,6 +121,18 @@ struct State {
     decoder: Box<dyn EventDecoder>,
     provider: String,
     metrics: CallMetrics,
+    usage: std::sync::Arc<std::sync::Mutex<Option<Usage>>>,
+}
+
+impl State {
+    /// The stream ended properly: publish the usage.
+    fn ended(&mut self) {
+        *self
+            .usage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = self.decoder.usage();
+        self.metrics.finish(None);
+    }
 }
 
 /// Reads what is left of a finished stream so the connection can go back to the pool: at once
@@ -135,11 +163,13 @@ pub(crate) fn from_response(
     metrics: CallMetrics,
 ) -> LlmStream {
     let events = guarded_bytes(response, provider.clone(), idle, limit).eventsource();
+    let usage = std::sync::Arc::new(std::sync::Mutex::new(None));
     let state = State {
         events: Some(events),
         decoder,
         provider,
         metrics,
+        usage: usage.clone(),
     };
     let stream = futures_util::stream::unfold(state, |mut st| async move {
         loop {
@@ -153,7 +183,7 @@ pub(crate) fn from_response(
                         if let Some(events) = st.events.take() {
                             drain(events);
                         }
-                        st.metrics.finish(None);
+                        st.ended();
                         return None;
                     }
                     Err(error) => error,
@@ -163,7 +193,7 @@ pub(crate) fn from_response(
                     LlmError::upstream(&st.provider, "the stream is not valid server-sent events")
                 }
                 None if st.decoder.ended_properly() => {
-                    st.metrics.finish(None);
+                    st.ended();
                     return None;
                 }
                 None => LlmError::upstream(
@@ -179,6 +209,7 @@ pub(crate) fn from_response(
     });
     LlmStream {
         inner: Box::pin(stream),
+        usage,
     }
 }
 

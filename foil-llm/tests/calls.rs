@@ -601,3 +601,47 @@ async fn a_configured_dialect_is_asked_first() {
         .get("response_format")
         .is_none());
 }
+
+/// The mock reports usage as each protocol does (whole responses, OpenAI's last chunk with
+/// `stream_options.include_usage`, Anthropic's `message_start` and `message_delta`).
+#[tokio::test]
+async fn usage_is_read_from_responses_and_streams() {
+    let s = Setup::new(MockConfig::default()).await;
+    let key = Secret::new(KEY);
+    let reply = "Fine. One latte, extra hot.";
+    let output = (reply.len() as u64).div_ceil(4);
+    for model in MODELS {
+        s.mock.push_reply(Reply::text(reply));
+        let whole = s
+            .client
+            .complete_with_usage(&s.route(model), Some(&key), &request(), T)
+            .await
+            .unwrap();
+        assert_eq!(whole.text, reply);
+        let usage = whole.usage.expect("usage reported");
+        assert!(usage.input_tokens > 0, "{model}");
+        assert_eq!(usage.output_tokens, output, "{model}");
+
+        s.mock.push_reply(Reply::text(reply));
+        let mut stream = s
+            .client
+            .stream(&s.route(model), Some(&key), &request(), T)
+            .await
+            .unwrap();
+        assert_eq!(stream.usage(), None, "not before the end");
+        let mut text = String::new();
+        while let Some(piece) = stream.next().await {
+            text.push_str(&piece.unwrap());
+        }
+        assert_eq!(text, reply);
+        let streamed = stream.usage().expect("usage at the end");
+        assert_eq!(
+            streamed, usage,
+            "{model}: the same numbers as the whole answer"
+        );
+        if model.starts_with("openai/") {
+            let seen = s.mock.last_request().unwrap();
+            assert_eq!(seen.body["stream_options"], json!({"include_usage": true}));
+        }
+    }
+}

@@ -50,6 +50,8 @@ pub struct ApiContext {
     /// When this process last recorded each API key's use (`last_used_at`), so a busy key
     /// costs one database write a minute instead of one per request.
     pub(crate) key_touched: Arc<DashMap<Uuid, std::time::Instant>>,
+    /// LLM usage, summed in memory and written in batches.
+    pub usage: Arc<crate::usage::UsageRecorder>,
     /// Where Argon2 runs: bounded, so logins cannot exhaust CPU or memory.
     pub password_work: Arc<crate::auth::password::PasswordWork>,
 }
@@ -81,7 +83,10 @@ impl ApiContext {
         spawn_pruning(&limiter);
         let providers = providers_from_config(&config)?;
         let llm = LlmClient::new(ClientOptions::default())?;
+        let usage = crate::usage::UsageRecorder::new(db.clone());
+        crate::usage::spawn_flushing(&usage);
         Ok(ApiContext {
+            usage,
             key_hasher: KeyHasher::new(config.api_key_pepper.as_deref()),
             config: Arc::new(config),
             db,
@@ -95,6 +100,33 @@ impl ApiContext {
             key_touched: Arc::new(DashMap::new()),
             password_work: Arc::new(crate::auth::password::PasswordWork::for_this_machine()),
         })
+    }
+
+    /// Records LLM calls made for `who`.
+    pub fn meter(&self, who: crate::usage::Attribution) -> crate::usage::Meter {
+        crate::usage::Meter::new(self.usage.clone(), who)
+    }
+
+    /// The models and keys of a request's steps (headers, else the defaults); the operator's
+    /// provider keys only for `operator_key_models` (default: the default model).
+    pub fn llm_selection(
+        &self,
+        headers: &axum::http::HeaderMap,
+        model_override: Option<&str>,
+    ) -> Result<crate::chat::llm::LlmSelection, ApiError> {
+        let default_only = [self.config.default_model.clone()];
+        let operator_models = if self.config.operator_key_models.is_empty() {
+            &default_only[..]
+        } else {
+            &self.config.operator_key_models[..]
+        };
+        crate::chat::llm::LlmSelection::from_headers(
+            headers,
+            &self.providers,
+            &self.config.default_model,
+            operator_models,
+            model_override,
+        )
     }
 
     /// The time limit of one LLM call (for streams: the first byte and each gap).
@@ -343,6 +375,7 @@ pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
                 .merge(routes::personas::router(ctx.config.max_document_bytes))
                 .merge(routes::persona_sessions::router())
                 .merge(dashboard::api_router())
+                .merge(routes::usage::router())
                 .layer(timed.clone()),
         )
         .merge(routes::web_chat::general_router())

@@ -46,6 +46,14 @@ pub struct Config {
     /// Optional server-side secret mixed into API-key hashes (HMAC-SHA256 instead of SHA-256).
     /// Changing it invalidates every existing key.
     pub api_key_pepper: Option<String>,
+    /// Models the operator's own provider keys pay for (as `provider/model` or as requests
+    /// name them); empty means only `default_model`. Requests that bring a key are not limited.
+    pub operator_key_models: Vec<String>,
+    /// Daily budgets (UTC days), 0 = off: LLM tokens and turns per account, and per API key.
+    pub budget_account_tokens_per_day: u64,
+    pub budget_account_turns_per_day: u64,
+    pub budget_key_tokens_per_day: u64,
+    pub budget_key_turns_per_day: u64,
     /// Model used by every pipeline step when the request names none.
     pub default_model: String,
     /// Per-provider settings, keyed by provider name (`openai`, `anthropic`, `ollama`, a custom name).
@@ -137,6 +145,11 @@ impl Default for Config {
             supabase_anon_key: None,
             max_api_keys_per_account: 25,
             api_key_pepper: None,
+            operator_key_models: Vec::new(),
+            budget_account_tokens_per_day: 0,
+            budget_account_turns_per_day: 0,
+            budget_key_tokens_per_day: 0,
+            budget_key_turns_per_day: 0,
             default_model: "offline".into(),
             providers: BTreeMap::new(),
             max_body_bytes: 64 * 1024,
@@ -267,6 +280,15 @@ impl Config {
                 "SUPABASE_URL" => self.supabase_url = opt(&value),
                 "SUPABASE_ANON_KEY" => self.supabase_anon_key = opt(&value),
                 "DEFAULT_MODEL" => self.default_model = value,
+                "OPERATOR_KEY_MODELS" => self.operator_key_models = split_list(&value),
+                "BUDGET_ACCOUNT_TOKENS_PER_DAY" => {
+                    self.budget_account_tokens_per_day = parse(&value, err)?
+                }
+                "BUDGET_ACCOUNT_TURNS_PER_DAY" => {
+                    self.budget_account_turns_per_day = parse(&value, err)?
+                }
+                "BUDGET_KEY_TOKENS_PER_DAY" => self.budget_key_tokens_per_day = parse(&value, err)?,
+                "BUDGET_KEY_TURNS_PER_DAY" => self.budget_key_turns_per_day = parse(&value, err)?,
                 "MAX_BODY_BYTES" => self.max_body_bytes = parse(&value, err)?,
                 "MAX_DOCUMENT_BYTES" => self.max_document_bytes = parse(&value, err)?,
                 "MAX_MESSAGE_CHARS" => self.max_message_chars = parse(&value, err)?,
@@ -423,6 +445,12 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_API_KEY_PEPPER               server secret mixed into API-key hashes [none]
   FOIL_MAX_API_KEYS_PER_ACCOUNT     active API keys one account may have [25]
   FOIL_DEFAULT_MODEL                model when a request names none [offline]
+  FOIL_OPERATOR_KEY_MODELS          comma-separated models the operator's provider keys pay
+                                    for [the default model]
+  FOIL_BUDGET_ACCOUNT_TOKENS_PER_DAY  LLM tokens per account per UTC day, 0 = off [0]
+  FOIL_BUDGET_ACCOUNT_TURNS_PER_DAY   turns per account per UTC day, 0 = off [0]
+  FOIL_BUDGET_KEY_TOKENS_PER_DAY      LLM tokens per API key per UTC day, 0 = off [0]
+  FOIL_BUDGET_KEY_TURNS_PER_DAY       turns per API key per UTC day, 0 = off [0]
   FOIL_PROVIDER_<NAME>_BASE_URL     endpoint of provider NAME (openai, anthropic, ollama, custom)
   FOIL_PROVIDER_<NAME>_API_KEY      operator's own key for NAME, used when a request brings none
   FOIL_PROVIDER_<NAME>_KIND         protocol of a custom provider: openai or anthropic

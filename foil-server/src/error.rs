@@ -48,6 +48,12 @@ pub enum ApiError {
     /// 429, with `Retry-After`.
     #[error("rate limited")]
     RateLimited(#[from] RateLimited),
+    /// 429 `quota_exceeded`: a daily LLM budget is used up; `Retry-After` is the next UTC day.
+    #[error("{message}")]
+    QuotaExceeded {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 502 / 504 and friends: an LLM provider's failure, already mapped to a status.
     #[error("{message}")]
     Upstream {
@@ -145,7 +151,9 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited(_) | ApiError::QuotaExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Upstream { status, .. } => *status,
             ApiError::Unavailable | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -164,6 +172,7 @@ impl ApiError {
             ApiError::RequestTimeout => "request_timeout",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RateLimited(_) => "rate_limited",
+            ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::Unavailable => "database_unavailable",
             ApiError::Overloaded => "overloaded",
             ApiError::Internal(_) => "internal_error",
@@ -184,6 +193,9 @@ impl IntoResponse for ApiError {
         };
         let retry_after = match &self {
             ApiError::Upstream { retry_after, .. } => *retry_after,
+            ApiError::QuotaExceeded {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             ApiError::Unavailable => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             ApiError::Overloaded => Some(1),
             _ => None,

@@ -52,9 +52,7 @@ async fn ask_json<T>(
             .with_temperature(0.7)
             .with_max_tokens(2000)
             .with_step("generation");
-        let answer = llm
-            .complete(&step.route, step.key.as_ref(), &request, timeout)
-            .await?;
+        let answer = step.complete(llm, &request, timeout).await?;
         match first_json_object(&answer)
             .ok_or_else(|| "the answer contains no JSON object".to_string())
             .and_then(&parse)
@@ -193,9 +191,7 @@ pub async fn polish(
         .with_temperature(0.5)
         .with_max_tokens(2000)
         .with_step("generation");
-    let polished = llm
-        .complete(&step.route, step.key.as_ref(), &request, timeout)
-        .await?;
+    let polished = step.complete(llm, &request, timeout).await?;
     let polished = polished.trim();
     if polished.is_empty() {
         return Err(GenerateError::Unusable("text"));

@@ -21,3 +21,4 @@ pub mod generate;
 pub mod rate_limit;
 pub mod routes;
 pub mod server;
+pub mod usage;

@@ -36,3 +36,5 @@ mod routing;
 mod shapes;
 #[path = "chat/stream.rs"]
 mod stream;
+#[path = "chat/usage.rs"]
+mod usage;

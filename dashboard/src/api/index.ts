@@ -7,7 +7,7 @@ import { errorFromResponse, parseApiError } from "./errors";
 import type { paths } from "./schema";
 import { readSse } from "./sse";
 import { normalizeDocument } from "../lib/document";
-import type { ChatMetadata, ChatResponse, Machine, PersonaDocument } from "./types";
+import type { ChatMetadata, ChatResponse, Machine, PersonaDocument, UsageGroup } from "./types";
 
 const client = createClient<paths>({ baseUrl: "" });
 
@@ -107,6 +107,9 @@ export const api = {
     unwrap(client.GET("/api/v1/personas/{id}/sessions", { params: { path: { id }, query: { ...f } } })),
   session: (id: string, session_id: string) =>
     unwrap(client.GET("/api/v1/personas/{id}/sessions/{session_id}", { params: { path: { id, session_id } } })),
+
+  usage: (query: { from?: string; to?: string; group_by?: UsageGroup }) =>
+    unwrap(client.GET("/api/v1/usage", { params: { query } })),
 
   apiKeys: () => unwrap(client.GET("/api/v1/sdk/api-keys")),
   createApiKey: (name: string) => unwrap(client.POST("/api/v1/sdk/api-keys", { body: { name } })),

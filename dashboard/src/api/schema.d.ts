@@ -617,6 +617,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's LLM usage (their personas' SDK and web traffic, playtests and generation). */
+        get: operations["usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1127,6 +1144,47 @@ export interface components {
             machine_id: string;
             machine_key: string;
             name: string;
+        };
+        /** @description The report. */
+        UsageReport: {
+            from: string;
+            group_by: string;
+            rows: components["schemas"]["UsageRow"][];
+            to: string;
+            /** @description Every row added up (`group` is `""`). */
+            total: components["schemas"]["UsageRow"];
+        };
+        /** @description One group's usage. */
+        UsageRow: {
+            /**
+             * Format: int64
+             * @description LLM calls.
+             */
+            calls: number;
+            /**
+             * Format: int64
+             * @description Calls whose provider reported no usage: their tokens are estimated.
+             */
+            estimated_calls: number;
+            /**
+             * @description The day, persona id, API key id, `provider/model` or step; `""` for "none" (calls
+             *     without a key, or generation outside a persona).
+             */
+            group: string;
+            /** Format: int64 */
+            input_tokens: number;
+            /**
+             * Format: int64
+             * @description Mean time of a call, in milliseconds.
+             */
+            mean_latency_ms: number;
+            /** Format: int64 */
+            output_tokens: number;
+            /**
+             * Format: int64
+             * @description Player messages answered.
+             */
+            turns: number;
         };
         /** @description The caller's account. */
         UserInfo: {
@@ -4273,6 +4331,75 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitBody"];
+                };
+            };
+            /** @description Internal error (details are logged, never sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Database unavailable (with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    usage: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC, `YYYY-MM-DD`), inclusive. Default: 29 days before `to`. */
+                from?: string;
+                /** @description Last day (UTC, `YYYY-MM-DD`), inclusive. Default: today. */
+                to?: string;
+                /** @description `day` (default), `persona`, `key`, `model` or `step`. */
+                group_by?: "day" | "persona" | "key" | "model" | "step";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -38,6 +38,9 @@ export type AuthResponse = S["TokenResponse"];
 export type DashboardConfig = Omit<S["DashboardConfig"], "auth_mode"> & { auth_mode: "builtin" | "supabase" | (string & {}) };
 
 export type SessionSummary = S["SessionSummary"];
+export type UsageReport = S["UsageReport"];
+export type UsageRow = S["UsageRow"];
+export type UsageGroup = NonNullable<paths["/api/v1/usage"]["get"]["parameters"]["query"]>["group_by"];
 export type SessionList = S["SessionPage"];
 export type SessionMessage = S["SessionMessage"];
 export type SessionDetail = S["SessionDetail"];

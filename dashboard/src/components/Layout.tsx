@@ -30,6 +30,7 @@ export function Layout() {
             Personas
           </NavLink>
           <NavLink to="/api-keys">API keys</NavLink>
+          <NavLink to="/usage">Usage</NavLink>
           <a href="/docs">API reference</a>
         </nav>
         <div className="topbar-user">

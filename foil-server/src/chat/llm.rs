@@ -5,11 +5,14 @@
 //! key = step key header ?? `X-LLM-API-Key` ?? the operator's key for that provider (if any).
 //! Keys from headers live only in this request's memory: never stored, logged or echoed.
 
+use std::time::{Duration, Instant};
+
 use axum::http::{HeaderMap, StatusCode};
-use foil_llm::{LlmError, Providers, Route, Secret};
+use foil_llm::{ChatRequest, LlmClient, LlmError, Providers, Route, Secret};
 
 use crate::error::ApiError;
 use crate::rate_limit::RateLimited;
+use crate::usage::{self, Meter, MeteredStream};
 
 /// A pipeline step that calls an LLM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,17 +49,60 @@ impl Step {
     }
 }
 
-/// The model and key of one step.
+/// The model and key of one step, and whom its calls are recorded for.
 #[derive(Clone, Debug)]
 pub struct StepLlm {
     pub route: Route,
     /// The caller's key; `None` means the operator's key (or none, for keyless providers).
     pub key: Option<Secret>,
+    /// Records every call's usage; `None` records nothing.
+    pub meter: Option<Meter>,
 }
 
 impl StepLlm {
     pub fn is_offline(&self) -> bool {
         self.route.is_offline()
+    }
+
+    /// One whole completion on this step's model, recorded with its usage.
+    pub async fn complete(
+        &self,
+        llm: &LlmClient,
+        request: &ChatRequest,
+        timeout: Duration,
+    ) -> Result<String, LlmError> {
+        let started = Instant::now();
+        let completion = llm
+            .complete_with_usage(&self.route, self.key.as_ref(), request, timeout)
+            .await?;
+        if let Some(meter) = &self.meter {
+            meter.call(
+                &self.route,
+                request.step,
+                completion.usage,
+                || usage::estimate(request, &completion.text),
+                started.elapsed(),
+            );
+        }
+        Ok(completion.text)
+    }
+
+    /// A streamed completion on this step's model, recorded when the stream is dropped.
+    pub async fn stream(
+        &self,
+        llm: &LlmClient,
+        request: &ChatRequest,
+        timeout: Duration,
+    ) -> Result<MeteredStream, LlmError> {
+        let stream = llm
+            .stream(&self.route, self.key.as_ref(), request, timeout)
+            .await?;
+        Ok(MeteredStream::new(
+            stream,
+            self.meter.clone(),
+            self.route.clone(),
+            request,
+        ))
     }
 }
 
@@ -88,6 +134,7 @@ impl LlmSelection {
         headers: &HeaderMap,
         providers: &Providers,
         default_model: &str,
+        operator_models: &[String],
         model_override: Option<&str>,
     ) -> Result<Self, ApiError> {
         let all_model = match model_override {
@@ -104,7 +151,14 @@ impl LlmSelection {
                 .or(all_key)
                 .map(Secret::new);
             route.key(key.as_ref()).map_err(ApiError::from)?;
-            Ok(StepLlm { route, key })
+            if key.is_none() && route.provider.api_key.is_some() && !route.is_offline() {
+                operator_model_allowed(&route, model, operator_models)?;
+            }
+            Ok(StepLlm {
+                route,
+                key,
+                meter: None,
+            })
         };
         Ok(LlmSelection {
             eval: step(Step::Eval)?,
@@ -140,6 +194,14 @@ impl LlmSelection {
         Ok(None)
     }
 
+    /// Every step's calls recorded by `meter`.
+    pub fn metered(mut self, meter: Meter) -> Self {
+        for step in [&mut self.eval, &mut self.response, &mut self.summarization] {
+            step.meter = Some(meter.clone());
+        }
+        self
+    }
+
     pub fn step(&self, step: Step) -> &StepLlm {
         match step {
             Step::Eval => &self.eval,
@@ -147,6 +209,29 @@ impl LlmSelection {
             Step::Summarization => &self.summarization,
         }
     }
+}
+
+/// The operator's provider key pays only for the models the operator lists (`operator_models`,
+/// default: the default model): `model` as the request wrote it or as `provider/model`.
+fn operator_model_allowed(
+    route: &Route,
+    model: &str,
+    operator_models: &[String],
+) -> Result<(), ApiError> {
+    let full = route.to_string();
+    if operator_models
+        .iter()
+        .any(|allowed| allowed == model.trim() || *allowed == full)
+    {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(
+        "llm_model_not_allowed",
+        format!(
+            "`{full}` would run on the server's own provider key, which serves only the models the \
+             operator allows; send your own key (X-LLM-API-Key) to use it"
+        ),
+    ))
 }
 
 /// Seconds a client is told to wait when a provider rate-limited us without saying how long.

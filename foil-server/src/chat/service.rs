@@ -27,20 +27,34 @@ use crate::db::sessions::{self, NewMessage, NewSession, Scope, SessionRow, Sessi
 use crate::db::{self};
 use crate::error::ApiError;
 use crate::extract::{parse_uuid, require_text};
+use crate::usage::Attribution;
 
 /// Who is chatting, and therefore which personas they reach and whose sessions they see.
 #[derive(Debug, Clone, Copy)]
 pub enum Caller {
-    /// An API key of this account: the account's published personas.
-    Sdk { account: Uuid },
+    /// An API key (`key`) of this account: the account's published personas.
+    Sdk { account: Uuid, key: Uuid },
     /// A signed-in user: published public personas, and their own.
     Web { user: Uuid },
 }
 
 impl Caller {
+    /// Whom this caller's LLM calls for `persona` are recorded for.
+    pub fn attribution(self, persona: Uuid) -> Attribution {
+        let (account, api_key) = match self {
+            Caller::Sdk { account, key } => (account, Some(key)),
+            Caller::Web { user } => (user, None),
+        };
+        Attribution {
+            account,
+            api_key,
+            persona: Some(persona),
+        }
+    }
+
     pub fn scope(self) -> Scope {
         match self {
-            Caller::Sdk { account } => Scope::Sdk(account),
+            Caller::Sdk { account, .. } => Scope::Sdk(account),
             Caller::Web { user } => Scope::Web(user),
         }
     }
@@ -59,7 +73,7 @@ pub async fn load_persona(
         .await?
         .ok_or_else(|| ApiError::not_found("persona_not_found", "Persona not found"))?;
     let allowed = match caller {
-        Caller::Sdk { account } => persona.owner_id == account && persona.is_published,
+        Caller::Sdk { account, .. } => persona.owner_id == account && persona.is_published,
         Caller::Web { user } => {
             persona.owner_id == user || (persona.is_published && persona.is_public)
         }
@@ -198,7 +212,7 @@ pub async fn init_session(
         )
     })?;
     let machine_id = machine_param(query.machine_id.as_deref())?;
-    let selection = selection(ctx, headers)?;
+    let selection = selection(ctx, caller, persona_id, headers).await?;
     let persona = load_persona(ctx, caller, persona_id).await?;
     let scope = caller.scope();
     let machine = match machine_id {
@@ -287,8 +301,17 @@ pub async fn init_session(
     })
 }
 
-fn selection(ctx: &ApiContext, headers: &HeaderMap) -> Result<LlmSelection, ApiError> {
-    LlmSelection::from_headers(headers, &ctx.providers, &ctx.config.default_model, None)
+/// The request's models and keys, recorded for the caller; refused when the caller's daily
+/// budget is used up.
+async fn selection(
+    ctx: &ApiContext,
+    caller: Caller,
+    persona_id: Uuid,
+    headers: &HeaderMap,
+) -> Result<LlmSelection, ApiError> {
+    let meter = ctx.meter(caller.attribution(persona_id));
+    meter.check_budget(&ctx.config).await?;
+    Ok(ctx.llm_selection(headers, None)?.metered(meter))
 }
 
 /// Checks a message and prepares its turn (evaluated and applied, nothing written yet).
@@ -303,7 +326,7 @@ async fn prepare_message(
     let usid = user_session_id(Some(&body.user_session_id))?;
     require_text("message", &body.message, ctx.config.max_message_chars)?;
     let machine_id = machine_param(query.machine_id.as_deref())?;
-    let selection = selection(ctx, headers)?;
+    let selection = selection(ctx, caller, persona_id, headers).await?;
     let persona = load_persona(ctx, caller, persona_id).await?;
     let session = find_session(ctx, caller, &persona, machine_id, usid).await?;
     turn::prepare(

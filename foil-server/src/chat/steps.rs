@@ -75,10 +75,7 @@ pub async fn evaluate(
             .with_max_tokens(limits.eval_tokens)
             .with_structured(structured.clone())
             .with_step(Step::Eval.as_str());
-        async move {
-            llm.complete(&step.route, step.key.as_ref(), &request, limits.timeout)
-                .await
-        }
+        async move { step.complete(llm, &request, limits.timeout).await }
     };
     let answer = ask(messages.clone()).await?;
     let problem = match parse_evaluation(ctx.machine, state_key, &answer) {
@@ -129,9 +126,7 @@ pub async fn reply(
     }
     let request = reply_request(ctx, limits);
     for attempt in 1..=2 {
-        let text = llm
-            .complete(&step.route, step.key.as_ref(), &request, limits.timeout)
-            .await?;
+        let text = step.complete(llm, &request, limits.timeout).await?;
         match inspect(&text, true) {
             None => return Ok(cut_reply(text.trim(), limits.reply_chars)),
             Some(problem) => {
@@ -176,9 +171,7 @@ pub async fn reply_stream(
         return Ok(stream::iter(pieces).boxed());
     }
     let request = reply_request(ctx, limits);
-    let inner = llm
-        .stream(&step.route, step.key.as_ref(), &request, limits.timeout)
-        .await?;
+    let inner = step.stream(llm, &request, limits.timeout).await?;
     let guard = GuardedReply {
         llm: llm.clone(),
         step: step.clone(),
@@ -291,13 +284,8 @@ impl GuardedReply {
                         self.head.clear();
                         self.held.clear();
                         match self
-                            .llm
-                            .stream(
-                                &self.step.route,
-                                self.step.key.as_ref(),
-                                &self.request,
-                                self.timeout,
-                            )
+                            .step
+                            .stream(&self.llm, &self.request, self.timeout)
                             .await
                         {
                             Ok(again) => self.inner = again.boxed(),
@@ -374,9 +362,7 @@ pub async fn summarize(
         .with_temperature(0.0)
         .with_max_tokens(limits.summary_tokens)
         .with_step(Step::Summarization.as_str());
-    let text = llm
-        .complete(&step.route, step.key.as_ref(), &request, limits.timeout)
-        .await?;
+    let text = step.complete(llm, &request, limits.timeout).await?;
     Ok(text.trim().to_string())
 }
 
@@ -406,9 +392,7 @@ pub async fn extract(
         extraction_json_schema(ctx.machine),
     ))
     .with_step(Step::Summarization.as_str());
-    let text = llm
-        .complete(&step.route, step.key.as_ref(), &request, limits.timeout)
-        .await?;
+    let text = step.complete(llm, &request, limits.timeout).await?;
     Ok(
         parse_extraction(ctx.machine, &text).unwrap_or_else(|problem| {
             tracing::warn!(%problem, "output variable extraction failed; keeping previous values");

@@ -447,6 +447,9 @@ impl PreparedTurn {
             return Err(busy());
         }
         self.claim.done = true;
+        if let Some(meter) = &self.selection.response.meter {
+            meter.turn(&self.selection.response.route);
+        }
         spawn_summary(
             &self.ctx,
             &self.persona,

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod creator_sessions;
 pub mod personas;
 pub mod sessions;
+pub mod usage;
 pub mod users;
 
 use std::sync::Arc;

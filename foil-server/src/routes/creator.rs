@@ -14,11 +14,13 @@ use uuid::Uuid;
 
 use crate::app::ApiContext;
 use crate::auth::extract::Creator;
-use crate::chat::llm::{LlmSelection, StepLlm};
+use crate::chat::llm::StepLlm;
+use crate::db::users::User;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{require_text, ApiJson};
 use crate::generate::{self, GenerateError, PersonaDraft};
 use crate::routes::personas::owned_persona;
+use crate::usage::Attribution;
 
 const MAX_BRIEF_CHARS: usize = 4000;
 const MAX_POLISH_CHARS: usize = 20_000;
@@ -58,9 +60,21 @@ pub struct PolishResponse {
     pub text: String,
 }
 
-fn response_step(ctx: &ApiContext, headers: &HeaderMap) -> ApiResult<StepLlm> {
-    LlmSelection::from_headers(headers, &ctx.providers, &ctx.config.default_model, None)
-        .map(|s| s.response)
+/// The response step's model and key, its calls recorded for the creator (and the persona
+/// being worked on, if any); refused when the creator's daily budget is used up.
+async fn response_step(
+    ctx: &ApiContext,
+    user: &User,
+    persona: Option<Uuid>,
+    headers: &HeaderMap,
+) -> ApiResult<StepLlm> {
+    let meter = ctx.meter(Attribution {
+        account: user.id,
+        api_key: None,
+        persona,
+    });
+    meter.check_budget(&ctx.config).await?;
+    Ok(ctx.llm_selection(headers, None)?.metered(meter).response)
 }
 
 impl From<GenerateError> for ApiError {
@@ -84,12 +98,12 @@ impl From<GenerateError> for ApiError {
         (status = 403, description = "anonymous user", body = ErrorBody), (status = 429, body = RateLimitBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn generate_persona(
     State(ctx): State<ApiContext>,
-    Creator(_user): Creator,
+    Creator(user): Creator,
     headers: HeaderMap,
     ApiJson(body): ApiJson<GeneratePersonaRequest>,
 ) -> ApiResult<Json<PersonaDraft>> {
     require_text("brief", &body.brief, MAX_BRIEF_CHARS)?;
-    let step = response_step(&ctx, &headers)?;
+    let step = response_step(&ctx, &user, None, &headers).await?;
     Ok(Json(
         generate::persona(&ctx.llm, &step, ctx.llm_timeout(), body.brief.trim()).await?,
     ))
@@ -127,7 +141,7 @@ async fn generate_machine(
             ))
         }
     };
-    let step = response_step(&ctx, &headers)?;
+    let step = response_step(&ctx, &user, body.persona_id, &headers).await?;
     Ok(Json(
         generate::machine(
             &ctx.llm,
@@ -147,13 +161,13 @@ async fn generate_machine(
         (status = 403, description = "anonymous user", body = ErrorBody), (status = 429, body = RateLimitBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn polish(
     State(ctx): State<ApiContext>,
-    Creator(_user): Creator,
+    Creator(user): Creator,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PolishRequest>,
 ) -> ApiResult<Json<PolishResponse>> {
     require_text("text", &body.text, MAX_POLISH_CHARS)?;
     require_text("field", &body.field, 100)?;
-    let step = response_step(&ctx, &headers)?;
+    let step = response_step(&ctx, &user, None, &headers).await?;
     let text = generate::polish(
         &ctx.llm,
         &step,

@@ -9,6 +9,7 @@ pub mod persona_sessions;
 pub mod personas;
 pub mod sdk;
 pub mod sdk_chat;
+pub mod usage;
 pub mod web_chat;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -30,6 +31,7 @@ use utoipa::{Modify, OpenApi};
         (name = "web-chat", description = "Web chat (JWT)"),
         (name = "ops", description = "Health, readiness and metrics"),
         (name = "dashboard", description = "The creator dashboard served at /"),
+        (name = "usage", description = "LLM usage of the signed-in account"),
     )
 )]
 struct ApiDoc;

@@ -35,6 +35,7 @@ async fn sdk_machines(
         &ctx,
         Caller::Sdk {
             account: account.user_id,
+            key: account.key_id,
         },
         persona_id,
         query,
@@ -59,6 +60,7 @@ async fn sdk_init_session(
         &ctx,
         Caller::Sdk {
             account: account.user_id,
+            key: account.key_id,
         },
         persona_id,
         query,
@@ -85,6 +87,7 @@ async fn sdk_message(
         &ctx,
         Caller::Sdk {
             account: account.user_id,
+            key: account.key_id,
         },
         persona_id,
         query,
@@ -111,6 +114,7 @@ async fn sdk_message_stream(
         &ctx,
         Caller::Sdk {
             account: account.user_id,
+            key: account.key_id,
         },
         persona_id,
         query,
@@ -134,6 +138,7 @@ async fn sdk_session(
         &ctx,
         Caller::Sdk {
             account: account.user_id,
+            key: account.key_id,
         },
         persona_id,
         query,
@@ -156,6 +161,7 @@ async fn sdk_history(
         &ctx,
         Caller::Sdk {
             account: account.user_id,
+            key: account.key_id,
         },
         persona_id,
         query,
@@ -178,6 +184,7 @@ async fn sdk_reset(
         &ctx,
         Caller::Sdk {
             account: account.user_id,
+            key: account.key_id,
         },
         persona_id,
         query,

@@ -355,10 +355,11 @@ async fn llm_selection_errors(backend: Backend) {
         assert!(mock.requests().is_empty(), "{label}: nothing was sent");
         assert_eq!(plain.snapshot(&app).await, before, "{label}");
     }
-    // The operator's own key makes the key optional.
+    // The operator's own key makes the key optional (for the models the operator allows).
     let mock2 = start_mock(MockConfig::default().with_accepted_keys(["operator-key"])).await;
     let Some(app2) = mock_app(backend, &mock2, |c| {
         c.providers.get_mut("openai").unwrap().api_key = Some("operator-key".into());
+        c.operator_key_models = vec!["openai/m".into()];
     })
     .await
     else {
