@@ -76,7 +76,9 @@ pub fn fill_template(text: &str, vars: &TemplateVars) -> String {
         };
         match value {
             Some(v) => {
-                out.push_str(v);
+                // Values may come from the player (the name, extracted variables): inserted
+                // on one line and escaped, never as structure.
+                out.push_str(&crate::text::one_line(v));
                 rest = &after[close + 2..];
             }
             None => {

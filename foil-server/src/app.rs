@@ -50,6 +50,12 @@ pub struct ApiContext {
     /// When this process last recorded each API key's use (`last_used_at`), so a busy key
     /// costs one database write a minute instead of one per request.
     pub(crate) key_touched: Arc<DashMap<Uuid, std::time::Instant>>,
+    /// Requests in flight (streams until their body ends), `max_in_flight` permits.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Open reply streams per API key and account.
+    pub streams: Arc<crate::limits::StreamSlots>,
+    /// Sessions being summarized or backing off after a failed summary.
+    pub summaries: Arc<crate::chat::summary::SummaryGate>,
     /// LLM usage, summed in memory and written in batches.
     pub usage: Arc<crate::usage::UsageRecorder>,
     /// Where Argon2 runs: bounded, so logins cannot exhaust CPU or memory.
@@ -86,6 +92,9 @@ impl ApiContext {
         let usage = crate::usage::UsageRecorder::new(db.clone());
         crate::usage::spawn_flushing(&usage);
         Ok(ApiContext {
+            in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
+            streams: Arc::default(),
+            summaries: Arc::default(),
             usage,
             key_hasher: KeyHasher::new(config.api_key_pepper.as_deref()),
             config: Arc::new(config),
@@ -264,16 +273,6 @@ async fn request_timeout(State(limit): State<Duration>, request: Request, next: 
     }
 }
 
-/// Answers a request shed at the concurrency limit.
-async fn overloaded(err: tower::BoxError) -> ApiError {
-    if err.is::<tower::load_shed::error::Overloaded>() {
-        metrics::counter!("foil_requests_shed_total").increment(1);
-        ApiError::Overloaded
-    } else {
-        ApiError::internal(anyhow::anyhow!("middleware error: {err}"))
-    }
-}
-
 /// The metric label of a request method: the standard ones, else `other`, so made-up methods
 /// cannot mint label values (routes are templates or `unmatched`, statuses are the server's).
 fn method_label(method: &Method) -> &'static str {
@@ -319,16 +318,11 @@ pub fn router(ctx: ApiContext) -> Router {
     let limit = ctx.config.max_body_bytes;
     api.merge(routes::ops::openapi_router(openapi))
         .fallback_service(dashboard::router(&ctx.config))
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
-                .load_shed()
-                // Router::layer instantiates a layer per route: the global variant shares one
-                // semaphore, so the cap is server-wide.
-                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-                    ctx.config.max_in_flight.max(1),
-                )),
-        )
+        // One semaphore shared by every route's copy of the layer: the cap is server-wide.
+        .layer(middleware::from_fn_with_state(
+            ctx.in_flight.clone(),
+            crate::limits::limit_in_flight,
+        ))
         .layer(middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::Extension(BodyLimit(limit)))

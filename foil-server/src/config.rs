@@ -78,6 +78,8 @@ pub struct Config {
     pub llm_max_prompt_tokens: usize,
     /// Longest NPC reply in characters; a longer one is cut at a sentence end.
     pub max_reply_chars: usize,
+    /// Most messages one history response returns (the newest; older ones by `before`).
+    pub max_history_messages: i64,
     /// Messages kept verbatim in prompts; older ones are folded into the session summary.
     pub summary_window: usize,
     /// A client must send its whole request head within this many seconds (else the
@@ -87,6 +89,13 @@ pub struct Config {
     pub body_read_timeout_secs: u64,
     /// Whole-request bound, in seconds, of the routes that never call an LLM (else 408).
     pub request_timeout_secs: u64,
+    /// Open reply streams one API key may have at once (0 = no cap); beyond it 429.
+    pub max_streams_per_key: usize,
+    /// Open reply streams one account may have at once, across its keys and web chat.
+    pub max_streams_per_account: usize,
+    /// A stream whose client does not take the next event within this many seconds is
+    /// dropped (provider call cancelled, turn rolled back).
+    pub stream_send_timeout_secs: u64,
     /// Most requests served at once; beyond it requests are shed with 503 + Retry-After
     /// instead of queueing without bound.
     pub max_in_flight: usize,
@@ -156,6 +165,7 @@ impl Default for Config {
             max_document_bytes: 1024 * 1024,
             max_message_chars: 2000,
             summary_window: 20,
+            max_history_messages: 1000,
             llm_timeout_secs: 60,
             llm_max_tokens_eval: 300,
             llm_max_tokens_reply: 600,
@@ -165,6 +175,9 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 20,
             request_timeout_secs: 30,
+            max_streams_per_key: 100,
+            max_streams_per_account: 500,
+            stream_send_timeout_secs: 30,
             max_in_flight: 10_000,
             metrics_token: None,
             cors_origins: Vec::new(),
@@ -293,6 +306,7 @@ impl Config {
                 "MAX_DOCUMENT_BYTES" => self.max_document_bytes = parse(&value, err)?,
                 "MAX_MESSAGE_CHARS" => self.max_message_chars = parse(&value, err)?,
                 "SUMMARY_WINDOW" => self.summary_window = parse(&value, err)?,
+                "MAX_HISTORY_MESSAGES" => self.max_history_messages = parse(&value, err)?,
                 "LLM_TIMEOUT_SECS" => self.llm_timeout_secs = parse(&value, err)?,
                 "LLM_MAX_TOKENS_EVAL" => self.llm_max_tokens_eval = parse(&value, err)?,
                 "LLM_MAX_TOKENS_REPLY" => self.llm_max_tokens_reply = parse(&value, err)?,
@@ -302,6 +316,9 @@ impl Config {
                 "CORS_ORIGINS" => self.cors_origins = split_list(&value),
                 "METRICS_TOKEN" => self.metrics_token = opt(&value),
                 "MAX_IN_FLIGHT" => self.max_in_flight = parse(&value, err)?,
+                "MAX_STREAMS_PER_KEY" => self.max_streams_per_key = parse(&value, err)?,
+                "MAX_STREAMS_PER_ACCOUNT" => self.max_streams_per_account = parse(&value, err)?,
+                "STREAM_SEND_TIMEOUT_SECS" => self.stream_send_timeout_secs = parse(&value, err)?,
                 "HEADER_READ_TIMEOUT_SECS" => self.header_read_timeout_secs = parse(&value, err)?,
                 "BODY_READ_TIMEOUT_SECS" => self.body_read_timeout_secs = parse(&value, err)?,
                 "REQUEST_TIMEOUT_SECS" => self.request_timeout_secs = parse(&value, err)?,
@@ -460,6 +477,7 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_MAX_DOCUMENT_BYTES           persona document limit (creator/save, validate) [1048576]
   FOIL_MAX_MESSAGE_CHARS            player message limit [2000]
   FOIL_SUMMARY_WINDOW               messages kept verbatim before summarizing [20]
+  FOIL_MAX_HISTORY_MESSAGES         most messages per history response (newest first pages) [1000]
   FOIL_LLM_TIMEOUT_SECS             time limit of one LLM call [60]
   FOIL_LLM_MAX_TOKENS_EVAL          generation limit of an evaluator answer [300]
   FOIL_LLM_MAX_TOKENS_REPLY         generation limit of an NPC reply [600]
@@ -468,7 +486,11 @@ CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):
   FOIL_MAX_REPLY_CHARS              longest NPC reply; cut at a sentence end [1500]
   FOIL_CORS_ORIGINS                 comma-separated allowed origins, * for any [CORS off]
   FOIL_METRICS_TOKEN                /metrics only with Authorization: Bearer <token> [open]
-  FOIL_MAX_IN_FLIGHT                requests served at once before shedding with 503 [10000]
+  FOIL_MAX_IN_FLIGHT                requests served at once (open streams included) before
+                                    shedding with 503 [10000]
+  FOIL_MAX_STREAMS_PER_KEY          open reply streams per API key; beyond: 429 [100]
+  FOIL_MAX_STREAMS_PER_ACCOUNT      open reply streams per account; beyond: 429 [500]
+  FOIL_STREAM_SEND_TIMEOUT_SECS     a client that takes no event for this long is dropped [30]
   FOIL_HEADER_READ_TIMEOUT_SECS     the request head must arrive within this; else closed [10]
   FOIL_BODY_READ_TIMEOUT_SECS       the request body must arrive within this; else 408 [20]
   FOIL_REQUEST_TIMEOUT_SECS         whole-request bound of routes that call no LLM; else 408 [30]

@@ -18,6 +18,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod generate;
+pub mod limits;
 pub mod rate_limit;
 pub mod routes;
 pub mod server;

@@ -24,6 +24,8 @@ mod examples;
 mod extraction;
 #[path = "chat/faults.rs"]
 mod faults;
+#[path = "chat/fencing.rs"]
+mod fencing;
 #[path = "chat/lifecycle.rs"]
 mod lifecycle;
 #[path = "chat/real_model.rs"]
@@ -36,5 +38,7 @@ mod routing;
 mod shapes;
 #[path = "chat/stream.rs"]
 mod stream;
+#[path = "chat/stream_limits.rs"]
+mod stream_limits;
 #[path = "chat/usage.rs"]
 mod usage;

@@ -7,7 +7,7 @@ use common::{sample_persona, Backend, TestApp, TestRequest};
 
 on_both_databases!(
     general_limit_is_per_ip_with_exact_429,
-    sdk_limits_are_per_key,
+    sdk_limits_are_per_key_and_account,
     failed_api_key_auth_counts_per_ip,
     forwarded_for_is_trusted_only_from_proxies,
 );
@@ -53,7 +53,7 @@ async fn general_limit_is_per_ip_with_exact_429(backend: Backend) {
     assert_eq!(health.status, StatusCode::OK);
 }
 
-async fn sdk_limits_are_per_key(backend: Backend) {
+async fn sdk_limits_are_per_key_and_account(backend: Backend) {
     let Some(app) =
         TestApp::with_config(backend, |c| c.rate_limit.sdk_general.per_minute = 2).await
     else {
@@ -70,13 +70,20 @@ async fn sdk_limits_are_per_key(backend: Backend) {
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     }
-    // Same IP, same key: limited. Another key from the same IP: not.
+    // Same key: limited. Another key of the same account: limited too (the allowance is per
+    // account as well, so more keys are not more quota). Another account's key: not.
     assert_limited(
         &app.send(TestRequest::get("/api/v1/sdk/personas").api_key(&key_a))
             .await,
     );
+    assert_limited(
+        &app.send(TestRequest::get("/api/v1/sdk/personas").api_key(&key_b))
+            .await,
+    );
+    let other = app.signup("rl-other@example.com").await;
+    let key_c = app.create_key(&other).await;
     let res = app
-        .send(TestRequest::get("/api/v1/sdk/personas").api_key(&key_b))
+        .send(TestRequest::get("/api/v1/sdk/personas").api_key(&key_c))
         .await;
     assert_eq!(res.status, StatusCode::OK);
 }

@@ -70,6 +70,7 @@ async fn secrets_never_reach_database_or_logs() {
                 ..Default::default()
             },
         );
+        c.operator_key_models = vec!["openai/gpt-test".into()];
     })
     .await
     .expect("sqlite is always available");

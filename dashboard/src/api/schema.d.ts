@@ -1511,6 +1511,13 @@ export interface operations {
                 user_session_id?: string;
                 /** @description The machine; default: the player's most recently active session. */
                 machine_id?: string;
+                /**
+                 * @description At most this many messages, the newest (1 to `max_history_messages`; default and cap:
+                 *     `max_history_messages`, 1000 unless the operator changed it).
+                 */
+                limit?: number;
+                /** @description Only messages older than this message id (pass the oldest id of the previous page). */
+                before?: string;
             };
             header?: never;
             path: {
@@ -3561,6 +3568,13 @@ export interface operations {
                 user_session_id?: string;
                 /** @description The machine; default: the player's most recently active session. */
                 machine_id?: string;
+                /**
+                 * @description At most this many messages, the newest (1 to `max_history_messages`; default and cap:
+                 *     `max_history_messages`, 1000 unless the operator changed it).
+                 */
+                limit?: number;
+                /** @description Only messages older than this message id (pass the oldest id of the previous page). */
+                before?: string;
             };
             header?: never;
             path: {

@@ -133,8 +133,8 @@ const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
 /// Bound on [`ApiContext::key_touched`]; past it the memory starts over.
 const TOUCHED_KEYS_CAPACITY: usize = 100_000;
 
-/// Middleware for SDK routes: authenticates `X-API-Key`, then rate-limits per key in
-/// `category`. A failed authentication counts against the caller's per-IP
+/// Middleware for SDK routes: authenticates `X-API-Key`, then rate-limits per key and per
+/// account in `category`. A failed authentication counts against the caller's per-IP
 /// [`Category::AuthFailure`] limit; an address over it is refused before its key is looked up,
 /// so guessing floods never reach the database.
 pub async fn sdk_auth(
@@ -158,6 +158,14 @@ pub async fn sdk_auth(
     if let Err(limited) = ctx
         .limiter
         .check(category, &account.key_id.to_string())
+        .await
+    {
+        return limited.into_response();
+    }
+    // The same allowance per account, across its keys: more keys are not more quota.
+    if let Err(limited) = ctx
+        .limiter
+        .check(category, &format!("account:{}", account.user_id))
         .await
     {
         return limited.into_response();

@@ -5,4 +5,5 @@
 pub mod llm;
 pub mod service;
 pub mod steps;
+pub mod summary;
 pub mod turn;

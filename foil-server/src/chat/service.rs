@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
@@ -99,6 +100,21 @@ pub struct SessionQuery {
     pub user_session_id: Option<String>,
     /// The machine; default: the player's most recently active session.
     pub machine_id: Option<String>,
+}
+
+/// `?user_session_id=` (and `machine_id`), with optional paging of the messages.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// The player's id in your game (≤ 128 characters).
+    pub user_session_id: Option<String>,
+    /// The machine; default: the player's most recently active session.
+    pub machine_id: Option<String>,
+    /// At most this many messages, the newest (1 to `max_history_messages`; default and cap:
+    /// `max_history_messages`, 1000 unless the operator changed it).
+    pub limit: Option<i64>,
+    /// Only messages older than this message id (pass the oldest id of the previous page).
+    pub before: Option<String>,
 }
 
 /// `?machine_id=` (optional).
@@ -205,6 +221,13 @@ pub async fn init_session(
 ) -> Result<SessionInit, ApiError> {
     let usid = user_session_id(Some(&body.user_session_id))?;
     require_text("player_name", &body.player_name, MAX_PLAYER_NAME_CHARS)?;
+    // The name goes into prompts: no line breaks or control characters to forge structure.
+    if body.player_name.trim().chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_player_name",
+            "`player_name` must not contain line breaks or control characters",
+        ));
+    }
     let gender = PlayerGender::parse(body.player_gender.trim()).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_player_gender",
@@ -373,6 +396,16 @@ pub async fn send_message_stream(
     headers: &HeaderMap,
     body: SendMessageRequest,
 ) -> Result<Response, ApiError> {
+    let (account, key) = match caller {
+        Caller::Sdk { account, key } => (account, Some(key)),
+        Caller::Web { user } => (user, None),
+    };
+    let slot = ctx.streams.open(
+        account,
+        key,
+        ctx.config.max_streams_per_key,
+        ctx.config.max_streams_per_account,
+    )?;
     let mut prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
     let opened = steps::reply_stream(
         &ctx.llm,
@@ -383,10 +416,14 @@ pub async fn send_message_stream(
     .await;
     let mut deltas = prepared.abandon_on_err(opened).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(32);
-    let active = ActiveStream::start();
+    let reader = Reader {
+        tx,
+        deadline: Duration::from_secs(ctx.config.stream_send_timeout_secs.max(1)),
+    };
     tokio::spawn(async move {
-        let _active = active;
-        let streamed = stream_reply(&prepared, &mut deltas, &tx).await;
+        let _slot = slot;
+        let tx = &reader;
+        let streamed = stream_reply(&prepared, &mut deltas, tx).await;
         let (text, extracted) = match streamed {
             Ok(done) => done,
             Err(end) => {
@@ -442,7 +479,7 @@ enum StreamEnd {
 async fn stream_reply(
     prepared: &turn::PreparedTurn,
     deltas: &mut futures_util::stream::BoxStream<'static, Result<String, foil_llm::LlmError>>,
-    tx: &tokio::sync::mpsc::Sender<Event>,
+    tx: &Reader,
 ) -> Result<(String, std::collections::BTreeMap<String, String>), StreamEnd> {
     let metadata = prepared.response(String::new()).metadata();
     if tx.send(json_event("metadata", &metadata)).await.is_err() {
@@ -500,19 +537,29 @@ fn json_event<T: serde::Serialize>(name: &str, value: &T) -> Event {
         })
 }
 
-/// Counts open streams in the `foil_active_streams` gauge.
-struct ActiveStream;
-
-impl ActiveStream {
-    fn start() -> Self {
-        metrics::gauge!("foil_active_streams").increment(1.0);
-        ActiveStream
-    }
+/// The client's end of a streamed turn: an event that cannot be handed over within
+/// `deadline` (the client stopped reading, the buffers are full) counts as the client gone,
+/// so a reader that stalls cannot hold the provider stream and the session for ever.
+struct Reader {
+    tx: tokio::sync::mpsc::Sender<Event>,
+    deadline: Duration,
 }
 
-impl Drop for ActiveStream {
-    fn drop(&mut self) {
-        metrics::gauge!("foil_active_streams").decrement(1.0);
+impl Reader {
+    /// `Err(())` when the client left or stopped reading.
+    async fn send(&self, event: Event) -> Result<(), ()> {
+        match tokio::time::timeout(self.deadline, self.tx.send(event)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(()),
+            Err(_) => {
+                tracing::info!("client stopped reading its stream; dropping it");
+                Err(())
+            }
+        }
+    }
+
+    async fn closed(&self) {
+        self.tx.closed().await
     }
 }
 
@@ -541,21 +588,45 @@ pub async fn session_status(
     })
 }
 
-/// Most messages a history returns.
-const MAX_HISTORY_MESSAGES: i64 = 10_000;
-
 /// The session with its messages, the greeting first.
 pub async fn history(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
-    query: SessionQuery,
+    query: HistoryQuery,
 ) -> Result<ChatHistory, ApiError> {
     let usid = user_session_id(query.user_session_id.as_deref())?;
     let machine_id = machine_param(query.machine_id.as_deref())?;
+    let max = ctx.config.max_history_messages.max(1);
+    let limit = match query.limit {
+        None => max,
+        Some(n) if (1..=max).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("`limit` must be between 1 and {max}"),
+            ))
+        }
+    };
+    let before = query
+        .before
+        .as_deref()
+        .filter(|b| !b.trim().is_empty())
+        .map(|raw| parse_uuid("before", raw))
+        .transpose()?;
     let persona = load_persona(ctx, caller, persona_id).await?;
     let s = find_session(ctx, caller, &persona, machine_id, usid).await?;
-    let rows = sessions::messages(&ctx.db, s.id, 0, MAX_HISTORY_MESSAGES).await?;
+    let before_seq = match before {
+        None => i64::MAX,
+        Some(id) => sessions::message_seq(&ctx.db, s.id, id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid_query", "`before` is not a message of this session")
+            })?,
+    };
+    let rows =
+        sessions::messages_between(&ctx.db, s.id, 0, before_seq, limit, sessions::Keep::Newest)
+            .await?;
     Ok(ChatHistory {
         session_id: s.id,
         persona_id: s.persona_id,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use foil_engine::{
     apply, fired_links, ApplyError, Decision, EvalContext, Evaluation, ExtractionContext, Happened,
-    PromptMessage, ReplyContext, SessionState, SummaryContext, TemplateVars, TurnOutcome,
+    PromptMessage, ReplyContext, SessionState, TemplateVars, TurnOutcome,
 };
 use foil_types::persona::{Machine, Outcome};
 use foil_types::wire::{ChatResponse, UnlockedMachine};
@@ -450,7 +450,7 @@ impl PreparedTurn {
         if let Some(meter) = &self.selection.response.meter {
             meter.turn(&self.selection.response.route);
         }
-        spawn_summary(
+        super::summary::spawn(
             &self.ctx,
             &self.persona,
             &self.machine_key,
@@ -479,77 +479,4 @@ impl PreparedTurn {
             self.outcome.session.score
         )
     }
-}
-
-/// Folds old messages into the session summary once the unsummarized history outgrows the
-/// window — in the background, so it never delays a reply. A failure is logged and retried
-/// after a later turn.
-fn spawn_summary(
-    ctx: &ApiContext,
-    persona: &Arc<StoredPersona>,
-    machine_key: &str,
-    session: &SessionRow,
-    selection: &LlmSelection,
-) {
-    let window = ctx.config.summary_window as i64;
-    let (ctx, persona, machine_key, session, selection) = (
-        ctx.clone(),
-        persona.clone(),
-        machine_key.to_string(),
-        session.clone(),
-        selection.clone(),
-    );
-    tokio::spawn(async move {
-        let rows =
-            match sessions::messages(&ctx.db, session.id, session.summarized_seq, i64::MAX).await {
-                Ok(rows) => rows,
-                Err(e) => return tracing::warn!(error = %e, "summary: cannot read messages"),
-            };
-        if (rows.len() as i64) <= window {
-            return;
-        }
-        // Keep the newest half-window verbatim; fold the rest.
-        let fold = rows.len() - (window as usize / 2);
-        let folded = &rows[..fold];
-        let upto = folded
-            .last()
-            .map(|m| m.seq)
-            .unwrap_or(session.summarized_seq);
-        let Some(machine) = persona.document.machine(&machine_key) else {
-            return;
-        };
-        let vars = TemplateVars::new(&session.player_name, &session.player_gender)
-            .with_persona_defaults(&persona.document);
-        let messages = prompt_messages(folded);
-        let summary_ctx = SummaryContext {
-            persona: &persona.document.persona,
-            machine,
-            vars: &vars,
-            previous_summary: session.summary.as_deref(),
-            messages: &messages,
-        };
-        match steps::summarize(
-            &ctx.llm,
-            &selection.summarization,
-            &ctx.llm_limits(),
-            &summary_ctx,
-        )
-        .await
-        {
-            Ok(summary) => {
-                if let Err(e) = sessions::save_summary(
-                    &ctx.db,
-                    session.id,
-                    &summary,
-                    session.summarized_seq,
-                    upto,
-                )
-                .await
-                {
-                    tracing::warn!(error = %e, "summary: cannot store");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "summary failed; will retry after a later turn"),
-        }
-    });
 }

@@ -234,16 +234,41 @@ pub async fn messages(
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<MessageRow>, sqlx::Error> {
+    messages_between(db, session_id, after_seq, i64::MAX, limit, Keep::Newest).await
+}
+
+/// Which end of a range [`messages_between`] keeps when it holds more than the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    Oldest,
+    Newest,
+}
+
+/// The messages with `after_seq < seq < before_seq`, at most `limit` of them (the oldest or
+/// the newest of the range), oldest first.
+pub async fn messages_between(
+    db: &Db,
+    session_id: Uuid,
+    after_seq: i64,
+    before_seq: i64,
+    limit: i64,
+    keep: Keep,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
     use sqlx::Row;
-    let rows = sqlx::query(
+    let order = match keep {
+        Keep::Oldest => "ASC",
+        Keep::Newest => "DESC",
+    };
+    let rows = sqlx::query(&format!(
         "SELECT id, seq, role, content, state_key_at_time, score_at_time, decision, \
          CASE WHEN follow_up_triggered THEN 1 ELSE 0 END AS follow_up_triggered, \
          evaluator_reason, created_at \
          FROM chat_messages \
-         WHERE session_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT $3",
-    )
+         WHERE session_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq {order} LIMIT $4"
+    ))
     .bind(session_id.to_string())
     .bind(after_seq)
+    .bind(before_seq)
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
@@ -264,8 +289,37 @@ pub async fn messages(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    out.reverse();
+    if keep == Keep::Newest {
+        out.reverse();
+    }
     Ok(out)
+}
+
+/// A session's summary and the last message it covers (`None` when the session is gone).
+pub async fn summary_state(
+    db: &Db,
+    session_id: Uuid,
+) -> Result<Option<(Option<String>, i64)>, sqlx::Error> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT summary, summarized_seq FROM chat_sessions WHERE id = $1")
+        .bind(session_id.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|row| Ok((row.try_get("summary")?, row.try_get("summarized_seq")?)))
+        .transpose()
+}
+
+/// The `seq` of message `message_id` in `session_id`, if it is one of its messages.
+pub async fn message_seq(
+    db: &Db,
+    session_id: Uuid,
+    message_id: Uuid,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT seq FROM chat_messages WHERE id = $1 AND session_id = $2")
+        .bind(message_id.to_string())
+        .bind(session_id.to_string())
+        .fetch_optional(db.pool())
+        .await
 }
 
 /// A message to store.

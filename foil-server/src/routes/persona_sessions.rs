@@ -19,9 +19,6 @@ use crate::db::{self, sessions};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_uuid, ApiQuery, UuidPath, UuidPathPair};
 
-/// Most messages returned for one session (the newest).
-const MAX_HISTORY_MESSAGES: i64 = 1000;
-
 /// A player's session as the persona's owner sees it.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
 pub struct SessionSummary {
@@ -201,7 +198,13 @@ async fn get_session(
     let row = creator_sessions::get(&ctx.db, id, session_id)
         .await?
         .ok_or_else(|| ApiError::not_found("session_not_found", "Session not found"))?;
-    let messages = sessions::messages(&ctx.db, session_id, 0, MAX_HISTORY_MESSAGES).await?;
+    let messages = sessions::messages(
+        &ctx.db,
+        session_id,
+        0,
+        ctx.config.max_history_messages.max(1),
+    )
+    .await?;
     Ok(Json(SessionDetail {
         session: SessionSummary::new(row, &persona),
         messages: messages

@@ -17,7 +17,7 @@ use crate::app::ApiContext;
 
 use crate::auth::extract::SdkAccount;
 
-use crate::chat::service::{self, Caller, MachineQuery, SessionQuery};
+use crate::chat::service::{self, Caller, HistoryQuery, MachineQuery, SessionQuery};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, UuidPath};
 
@@ -149,13 +149,13 @@ async fn sdk_session(
 
 /// The session's messages, the greeting first.
 #[utoipa::path(get, path = "/api/v1/sdk/chat/{persona_id}/history", tag = "sdk", security(("api_key" = [])),
-    params(("persona_id" = Uuid, Path), SessionQuery),
+    params(("persona_id" = Uuid, Path), HistoryQuery),
     responses((status = 200, body = ChatHistory), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = RateLimitBody)))]
 async fn sdk_history(
     State(ctx): State<ApiContext>,
     account: SdkAccount,
     UuidPath(persona_id): UuidPath,
-    ApiQuery(query): ApiQuery<SessionQuery>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<ChatHistory>> {
     service::history(
         &ctx,

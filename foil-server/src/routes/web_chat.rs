@@ -17,7 +17,7 @@ use crate::app::ApiContext;
 
 use crate::auth::extract::AuthUser;
 
-use crate::chat::service::{self, Caller, MachineQuery, SessionQuery};
+use crate::chat::service::{self, Caller, HistoryQuery, MachineQuery, SessionQuery};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, UuidPath};
 
@@ -124,13 +124,13 @@ async fn web_session(
 
 /// The session's messages, the greeting first.
 #[utoipa::path(get, path = "/api/v1/chat/{persona_id}/history", tag = "web-chat", security(("jwt" = [])),
-    params(("persona_id" = Uuid, Path), SessionQuery),
+    params(("persona_id" = Uuid, Path), HistoryQuery),
     responses((status = 200, body = ChatHistory), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = RateLimitBody)))]
 async fn web_history(
     State(ctx): State<ApiContext>,
     AuthUser(user): AuthUser,
     UuidPath(persona_id): UuidPath,
-    ApiQuery(query): ApiQuery<SessionQuery>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<ChatHistory>> {
     service::history(&ctx, Caller::Web { user: user.id }, persona_id, query)
         .await
