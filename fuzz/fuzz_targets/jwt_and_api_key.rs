@@ -8,7 +8,8 @@
 //! - 1 and 2: the rest is `header JSON` 0xFF `claims JSON`, base64url-encoded and signed
 //!   (HMAC-SHA256) with the configured secret (1) or with the key self-issued tokens use (2),
 //!   so that the claim checks behind the signature are reached;
-//! - 3: a token issued by `JwtVerifier::issue` for a name and email from the rest.
+//! - 3: a token issued by `JwtVerifier::issue` for a name and email from the rest (within the
+//!   sign-up bounds).
 //!
 //! The rest, as text, is also checked as an API key. Invariants:
 //! - an accepted token has the header `alg` HS256 and claims `role: "authenticated"` and a
@@ -208,6 +209,11 @@ fuzz_target!(|data: &[u8]| {
                 Some((name, email)) => (name, email),
                 None => (text.as_ref(), "player@example.com"),
             };
+            // Within the sign-up bounds (routes/auth.rs: 100-character names, 254-character
+            // emails); far longer ones would make tokens over MAX_TOKEN_BYTES.
+            let name: String = name.chars().take(100).collect();
+            let email: String = email.chars().take(254).collect();
+            let (name, email) = (name.as_str(), email.as_str());
             let id = Uuid::from_u128(u128::from_le_bytes({
                 let mut bytes = [0u8; 16];
                 for (slot, byte) in bytes.iter_mut().zip(rest.iter()) {

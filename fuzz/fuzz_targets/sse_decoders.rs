@@ -11,8 +11,8 @@
 //! - a stream yields at most one error, as its last item;
 //! - how the body is split into network reads does not change a stream that decodes without
 //!   error: decoding it in one piece gives the same items (and the other way round);
-//! - a completion body that parses is JSON (up to invalid UTF-8 inside skipped values,
-//!   which serde_json does not look at).
+//! - a completion body that parses is one JSON value with nothing after it (as serde_json
+//!   reads values it skips: their UTF-8 and number ranges are not checked).
 
 #![no_main]
 
@@ -23,7 +23,9 @@ use libfuzzer_sys::fuzz_target;
 
 /// Sizes of the network reads the body arrives in. Tiny reads cost quadratic time in the SSE
 /// parser (it rescans an unfinished line on every read), so they are a few of many.
-const CHUNK_SIZES: [usize; 16] = [1, 2, 3, 4, 5, 7, 8, 11, 16, 31, 32, 64, 100, 128, 512, 4096];
+const CHUNK_SIZES: [usize; 16] = [
+    1, 2, 3, 5, 8, 13, 64, 100, 256, 333, 512, 777, 1024, 1500, 2048, 4096,
+];
 
 /// One current-thread runtime (with the timer the idle guard needs) for every input.
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -54,7 +56,10 @@ fn check_stream(kind: ProviderKind, body: &[u8], chunk: usize) {
             "{kind:?}: items after an error: {chunked:?}"
         );
     }
-    let whole = decode(kind, body, body.len().max(1));
+    if chunk >= body.len() {
+        return; // Already one read.
+    }
+    let whole = decode(kind, body, body.len());
     let clean = |items: &[Result<String, String>]| items.iter().all(Result::is_ok);
     if clean(&chunked) || clean(&whole) {
         assert_eq!(
@@ -62,6 +67,16 @@ fn check_stream(kind: ProviderKind, body: &[u8], chunk: usize) {
             "{kind:?}: {chunk}-byte reads and one read decode differently"
         );
     }
+}
+
+/// A stream starting with a UTF-8 byte order mark panics inside eventsource-stream 0.2.3
+/// (`&string[1..]` on the 3-byte U+FEFF): fuzz/regressions/sse_decoders/utf8-bom-panic.
+/// With `FOIL_FUZZ_SKIP_KNOWN` set, such bodies skip the stream check, so that a long run can
+/// look for other problems; unset (the default, and the smoke script's replay), they fail.
+fn skip_known(body: &[u8]) -> bool {
+    static SKIP: OnceLock<bool> = OnceLock::new();
+    *SKIP.get_or_init(|| std::env::var_os("FOIL_FUZZ_SKIP_KNOWN").is_some())
+        && body.starts_with(b"\xEF\xBB\xBF")
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -74,15 +89,16 @@ fuzz_target!(|data: &[u8]| {
         ProviderKind::Anthropic
     };
     let chunk = CHUNK_SIZES[usize::from(selector >> 1) % CHUNK_SIZES.len()];
-    check_stream(kind, body, chunk);
+    if !skip_known(body) {
+        check_stream(kind, body, chunk);
+    }
 
     for kind in [ProviderKind::OpenAi, ProviderKind::Anthropic] {
         if foil_llm::fuzzing::parse_completion(kind, body).is_ok() {
-            // serde_json does not check the bytes of values it skips, so invalid UTF-8 there
-            // is accepted; anything else that is not JSON must not be.
-            let text = String::from_utf8_lossy(body);
+            // One JSON value and nothing after it. (serde_json checks neither the UTF-8 nor the
+            // number range of values it skips, so the check skips them too.)
             assert!(
-                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok(),
                 "{kind:?}: a completion was read from a body that is not JSON"
             );
         }
