@@ -116,6 +116,48 @@ fn guarded_bytes(
     Box::pin(stream)
 }
 
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Drops a UTF-8 byte order mark at the start of the body, however the first bytes are split
+/// into chunks. eventsource-stream 0.2.3 strips a leading BOM with a byte index inside the
+/// three-byte character and panics (found by the `sse_decoders` fuzz target,
+/// `fuzz/regressions/sse_decoders/utf8-bom-panic`), so it must never see one.
+fn skip_utf8_bom(body: ByteStream) -> ByteStream {
+    // `Some(head)`: still looking at the first bytes, `head` held back so far.
+    let state = (body, Some(Vec::<u8>::new()));
+    Box::pin(futures_util::stream::unfold(
+        state,
+        |(mut body, mut head)| async move {
+            loop {
+                let Some(held) = head.as_mut() else {
+                    let next = body.next().await?;
+                    return Some((next, (body, None)));
+                };
+                match body.next().await {
+                    Some(Ok(chunk)) => {
+                        held.extend_from_slice(&chunk);
+                        let n = held.len().min(UTF8_BOM.len());
+                        if held[..n] == UTF8_BOM[..n] && n < UTF8_BOM.len() {
+                            continue; // could still be a BOM: read on
+                        }
+                        let mut out = std::mem::take(held);
+                        if out.starts_with(UTF8_BOM) {
+                            out.drain(..UTF8_BOM.len());
+                        }
+                        return Some((Ok(Bytes::from(out)), (body, None)));
+                    }
+                    Some(Err(e)) => return Some((Err(e), (body, None))),
+                    // Ended inside what might have been a BOM: pass the bytes on as they are.
+                    None => {
+                        let out = std::mem::take(held);
+                        return (!out.is_empty()).then(|| (Ok(Bytes::from(out)), (body, None)));
+                    }
+                }
+            }
+        },
+    ))
+}
+
 struct State {
     events: Option<EventStream<ByteStream>>,
     decoder: Box<dyn EventDecoder>,
@@ -162,7 +204,8 @@ pub(crate) fn from_response(
     limit: usize,
     metrics: CallMetrics,
 ) -> LlmStream {
-    let events = guarded_bytes(response, provider.clone(), idle, limit).eventsource();
+    let events =
+        skip_utf8_bom(guarded_bytes(response, provider.clone(), idle, limit)).eventsource();
     let usage = std::sync::Arc::new(std::sync::Mutex::new(None));
     let state = State {
         events: Some(events),
@@ -242,6 +285,20 @@ mod tests {
             CallMetrics::start("test", "test"),
         );
         stream.collect::<Vec<_>>().await.into_iter().collect()
+    }
+
+    #[tokio::test]
+    async fn a_leading_byte_order_mark_is_skipped_however_it_is_split() {
+        let body = "\u{feff}data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+        for every in [1, 2, 3, 4, 5, body.len()] {
+            let pieces = decode(body, every, Box::<crate::openai::Decoder>::default()).await;
+            assert_eq!(pieces.unwrap(), ["hi"], "read {every} bytes at a time");
+        }
+        // Only a BOM (the fuzz reproducer): an empty, truncated stream, not a panic.
+        for every in [1, 3, 5] {
+            let only = decode("\u{feff}", every, Box::<crate::openai::Decoder>::default()).await;
+            assert!(only.is_err(), "truncated, reading {every} at a time");
+        }
     }
 
     #[tokio::test]
