@@ -118,8 +118,8 @@ fn guarded_bytes(
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Drops a UTF-8 byte order mark at the start of the body, however the first bytes are split
-/// into chunks. eventsource-stream 0.2.3 strips a leading BOM with a byte index inside the
+/// Drops the UTF-8 byte order marks at the start of the body (one or several), however the
+/// first bytes are split into chunks. eventsource-stream 0.2.3 strips a leading BOM with a byte index inside the
 /// three-byte character and panics (found by the `sse_decoders` fuzz target,
 /// `fuzz/regressions/sse_decoders/utf8-bom-panic`), so it must never see one.
 fn skip_utf8_bom(body: ByteStream) -> ByteStream {
@@ -136,14 +136,15 @@ fn skip_utf8_bom(body: ByteStream) -> ByteStream {
                 match body.next().await {
                     Some(Ok(chunk)) => {
                         held.extend_from_slice(&chunk);
+                        // Every leading BOM: the crate checks only what it is handed first.
+                        while held.starts_with(UTF8_BOM) {
+                            held.drain(..UTF8_BOM.len());
+                        }
                         let n = held.len().min(UTF8_BOM.len());
-                        if held[..n] == UTF8_BOM[..n] && n < UTF8_BOM.len() {
-                            continue; // could still be a BOM: read on
+                        if held.len() < UTF8_BOM.len() && held[..n] == UTF8_BOM[..n] {
+                            continue; // empty, or could still be a BOM: read on
                         }
-                        let mut out = std::mem::take(held);
-                        if out.starts_with(UTF8_BOM) {
-                            out.drain(..UTF8_BOM.len());
-                        }
+                        let out = std::mem::take(held);
                         return Some((Ok(Bytes::from(out)), (body, None)));
                     }
                     Some(Err(e)) => return Some((Err(e), (body, None))),
@@ -294,10 +295,22 @@ mod tests {
             let pieces = decode(body, every, Box::<crate::openai::Decoder>::default()).await;
             assert_eq!(pieces.unwrap(), ["hi"], "read {every} bytes at a time");
         }
-        // Only a BOM (the fuzz reproducer): an empty, truncated stream, not a panic.
-        for every in [1, 3, 5] {
-            let only = decode("\u{feff}", every, Box::<crate::openai::Decoder>::default()).await;
-            assert!(only.is_err(), "truncated, reading {every} at a time");
+        // Only BOMs (the fuzz reproducers: one, and two): an empty, truncated stream, not a
+        // panic.
+        for only in ["\u{feff}", "\u{feff}\u{feff}"] {
+            for every in [1, 2, 3, 5] {
+                let result = decode(only, every, Box::<crate::openai::Decoder>::default()).await;
+                assert!(result.is_err(), "truncated, reading {every} at a time");
+            }
+        }
+        let twice = format!("\u{feff}{body}");
+        for every in [1, 4, 7] {
+            let pieces = decode(&twice, every, Box::<crate::openai::Decoder>::default()).await;
+            assert_eq!(
+                pieces.unwrap(),
+                ["hi"],
+                "two BOMs, read {every} bytes at a time"
+            );
         }
     }
 
