@@ -123,6 +123,27 @@ test("the whole creator loop", async () => {
   const listed = await ok.json();
   assert.ok(listed.some((p) => p.id === personaId && p.name === "Grumpy Barista"), "the published persona is listed");
 
+  // A backend key mints player tokens, which stand in for a key for one player.
+  await page.getByLabel("Key name").fill("e2e backend");
+  await page.getByLabel("Used by").selectOption({ label: "Game backend (mints player tokens)" });
+  await page.getByRole("button", { name: "Create key" }).click();
+  const backendDialog = page.getByRole("dialog", { name: "Your new API key" });
+  const backendKey = await backendDialog.getByLabel(/API key/).inputValue();
+  await backendDialog.getByRole("button", { name: "Done" }).click();
+  await page.getByRole("row").filter({ hasText: "e2e backend" }).getByText("Game backend (mints player tokens)").waitFor();
+  const minted = await fetch(`${BASE}/api/v1/sdk/player-tokens`, {
+    method: "POST",
+    headers: { "X-API-Key": backendKey, "Content-Type": "application/json" },
+    body: JSON.stringify({ user_session_id: "e2e-player", persona_ids: [personaId] }),
+  });
+  assert.equal(minted.status, 200);
+  const { token } = await minted.json();
+  const viaToken = await fetch(`${BASE}/api/v1/sdk/personas`, { headers: { "X-API-Key": token } });
+  assert.equal(viaToken.status, 200);
+  assert.deepEqual((await viaToken.json()).map((p) => p.id), [personaId]);
+  const backendOnSdk = await fetch(`${BASE}/api/v1/sdk/personas`, { headers: { "X-API-Key": backendKey } });
+  assert.equal(backendOnSdk.status, 403, "a backend key only mints");
+
   await page.reload();
   await page.getByRole("row").filter({ hasText: "e2e game" }).getByRole("button", { name: "Revoke" }).click();
   await page.getByRole("dialog", { name: "Revoke API key?" }).getByRole("button", { name: "Revoke" }).click();

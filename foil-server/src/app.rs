@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::auth::api_key::KeyHasher;
-use crate::auth::extract::sdk_auth;
+use crate::auth::extract::{sdk_auth, SdkAccess};
 use crate::auth::jwt::{JwtConfig, JwtVerifier};
 use crate::config::Config;
 use crate::db::users::User;
@@ -60,6 +60,8 @@ pub struct ApiContext {
     pub usage: Arc<crate::usage::UsageRecorder>,
     /// Where Argon2 runs: bounded, so logins cannot exhaust CPU or memory.
     pub password_work: Arc<crate::auth::password::PasswordWork>,
+    /// Signs and checks player tokens; `None` without a JWT secret (then none can be minted).
+    pub player_tokens: Option<Arc<crate::auth::player_token::PlayerTokens>>,
 }
 
 /// Bound on [`ApiContext::seen_users`]; past it the cache starts over.
@@ -91,6 +93,10 @@ impl ApiContext {
         let llm = LlmClient::new(ClientOptions::default())?;
         let usage = crate::usage::UsageRecorder::new(db.clone());
         crate::usage::spawn_flushing(&usage);
+        let player_tokens = config
+            .jwt_secret
+            .as_deref()
+            .map(|secret| Arc::new(crate::auth::player_token::PlayerTokens::new(secret)));
         Ok(ApiContext {
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
             streams: Arc::default(),
@@ -108,6 +114,7 @@ impl ApiContext {
             seen_users: Arc::new(DashMap::new()),
             key_touched: Arc::new(DashMap::new()),
             password_work: Arc::new(crate::auth::password::PasswordWork::for_this_machine()),
+            player_tokens,
         })
     }
 
@@ -354,7 +361,9 @@ pub fn router(ctx: ApiContext) -> Router {
 /// Every documented route with its rate-limit layer; also the source of `/openapi.json`.
 pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
     let per_ip = |category| middleware::from_fn_with_state((ctx.clone(), category), ip_rate_limit);
-    let per_key = |category| middleware::from_fn_with_state((ctx.clone(), category), sdk_auth);
+    let per_key = |category| {
+        middleware::from_fn_with_state((ctx.clone(), category, SdkAccess::Play), sdk_auth)
+    };
 
     let timed = middleware::from_fn_with_state(
         Duration::from_secs(ctx.config.request_timeout_secs.max(1)),
@@ -383,6 +392,10 @@ pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
         .merge(routes::sdk::general_router().layer(timed))
         .merge(routes::sdk_chat::general_router())
         .layer(per_key(Category::SdkGeneral));
+    let minting = routes::player_tokens::router().layer(middleware::from_fn_with_state(
+        (ctx.clone(), Category::SdkGeneral, SdkAccess::Mint),
+        sdk_auth,
+    ));
     let sdk_chat = routes::sdk_chat::chat_router().layer(per_key(Category::SdkChat));
 
     OpenApiRouter::with_openapi(routes::openapi_base())
@@ -392,6 +405,7 @@ pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
         .merge(generation)
         .merge(sdk_general)
         .merge(sdk_chat)
+        .merge(minting)
         .merge(routes::ops::router())
         .with_state(ctx)
 }

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 use crate::app::ApiContext;
+use crate::auth::api_key::KeyScope;
 use crate::auth::password;
 use crate::config::{Config, ENV_HELP};
 use crate::db;
@@ -78,7 +79,15 @@ pub enum ApiKeyCommand {
         email: String,
         #[arg(long)]
         name: String,
+        /// `full` (a game build's key) or `mint` (a game backend's key that only mints player
+        /// tokens).
+        #[arg(long, default_value = "full", value_parser = parse_scope)]
+        scope: KeyScope,
     },
+}
+
+fn parse_scope(raw: &str) -> Result<KeyScope, String> {
+    KeyScope::parse(raw).ok_or_else(|| format!("`{raw}` is not a scope: full or mint"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -185,10 +194,10 @@ async fn run_tool(command: Command, ctx: &ApiContext) -> anyhow::Result<()> {
             println!("{}", token.access_token);
         }
         Command::ApiKey {
-            command: ApiKeyCommand::Create { email, name },
+            command: ApiKeyCommand::Create { email, name, scope },
         } => {
             let user = local_user(&ctx.db, &email).await?;
-            let key = server::create_api_key(ctx, &user, &name).await?;
+            let key = server::create_api_key(ctx, &user, &name, scope).await?;
             eprintln!("API key created; it is shown this once:");
             println!("{key}");
         }

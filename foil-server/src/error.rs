@@ -73,6 +73,8 @@ pub enum ApiError {
     Internal(anyhow::Error),
 }
 
+const PLAYER_TOKEN_EXPIRED: &str = "player_token_expired";
+
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::BadRequest {
@@ -119,6 +121,20 @@ impl ApiError {
             message: "Invalid API key".into(),
             scheme: "ApiKey",
         }
+    }
+
+    /// 401 on an SDK route: a genuine player token past its `expires_at`.
+    pub fn player_token_expired() -> Self {
+        ApiError::Unauthorized {
+            code: PLAYER_TOKEN_EXPIRED,
+            message: "The player token has expired; ask the game's backend for a new one".into(),
+            scheme: "ApiKey",
+        }
+    }
+
+    /// Whether this is [`ApiError::player_token_expired`].
+    pub fn is_player_token_expired(&self) -> bool {
+        matches!(self, ApiError::Unauthorized { code, .. } if *code == PLAYER_TOKEN_EXPIRED)
     }
 
     /// A persona document that failed validation, with every problem.

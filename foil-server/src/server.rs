@@ -269,15 +269,26 @@ pub async fn local_user(db: &Db, email: &str) -> anyhow::Result<User> {
         })
 }
 
-/// Creates an API key for `user`, returning the plaintext (shown once).
-pub async fn create_api_key(ctx: &ApiContext, user: &User, name: &str) -> anyhow::Result<String> {
+/// Creates an API key of `scope` for `user`, returning the plaintext (shown once).
+pub async fn create_api_key(
+    ctx: &ApiContext,
+    user: &User,
+    name: &str,
+    scope: api_key::KeyScope,
+) -> anyhow::Result<String> {
     let key = api_key::generate();
-    store_api_key(ctx, user, name, &key).await?;
+    store_api_key(ctx, user, name, &key, scope).await?;
     Ok(key)
 }
 
 /// Stores `key` for `user`, within the per-account cap.
-async fn store_api_key(ctx: &ApiContext, user: &User, name: &str, key: &str) -> anyhow::Result<()> {
+async fn store_api_key(
+    ctx: &ApiContext,
+    user: &User,
+    name: &str,
+    key: &str,
+    scope: api_key::KeyScope,
+) -> anyhow::Result<()> {
     let max = ctx.config.max_api_keys_per_account;
     let stored = db::api_keys::insert_capped(
         &ctx.db,
@@ -287,6 +298,7 @@ async fn store_api_key(ctx: &ApiContext, user: &User, name: &str, key: &str) -> 
             name,
             key_hash: &ctx.key_hasher.hash(key),
             key_hint: &api_key::hint(key),
+            scope,
             created_at: &db::now(),
         },
         max,
@@ -309,9 +321,9 @@ async fn demo_api_key(ctx: &ApiContext, user: &User) -> anyhow::Result<String> {
     let key = api_key::derived(secret.as_bytes(), &format!("demo api key {}", user.id));
     match db::api_keys::find_by_hash(&ctx.db, &ctx.key_hasher.hash(&key)).await? {
         Some(stored) if !stored.revoked => Ok(key),
-        Some(_) => create_api_key(ctx, user, "demo").await,
+        Some(_) => create_api_key(ctx, user, "demo", api_key::KeyScope::Full).await,
         None => {
-            store_api_key(ctx, user, "demo", &key).await?;
+            store_api_key(ctx, user, "demo", &key, api_key::KeyScope::Full).await?;
             Ok(key)
         }
     }

@@ -28,6 +28,8 @@ mod faults;
 mod fencing;
 #[path = "chat/lifecycle.rs"]
 mod lifecycle;
+#[path = "chat/player_tokens.rs"]
+mod player_tokens;
 #[path = "chat/real_model.rs"]
 mod real_model;
 #[path = "chat/replies.rs"]

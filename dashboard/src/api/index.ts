@@ -7,7 +7,7 @@ import { errorFromResponse, parseApiError } from "./errors";
 import type { paths } from "./schema";
 import { readSse } from "./sse";
 import { normalizeDocument } from "../lib/document";
-import type { ChatMetadata, ChatResponse, Machine, PersonaDocument, UsageGroup } from "./types";
+import type { ChatMetadata, ChatResponse, KeyScope, Machine, PersonaDocument, UsageGroup } from "./types";
 
 const client = createClient<paths>({ baseUrl: "" });
 
@@ -112,7 +112,8 @@ export const api = {
     unwrap(client.GET("/api/v1/usage", { params: { query } })),
 
   apiKeys: () => unwrap(client.GET("/api/v1/sdk/api-keys")),
-  createApiKey: (name: string) => unwrap(client.POST("/api/v1/sdk/api-keys", { body: { name } })),
+  createApiKey: (name: string, scope: KeyScope = "full") =>
+    unwrap(client.POST("/api/v1/sdk/api-keys", { body: { name, scope } })),
   revokeApiKey: (key_id: string) => unwrap(client.DELETE("/api/v1/sdk/api-keys/{key_id}", { params: { path: { key_id } } })),
 
   chat: {

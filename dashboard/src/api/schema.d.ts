@@ -587,10 +587,33 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The published personas of the key's account. *Exact keys.* */
+        /**
+         * The published personas of the key's account (a player token's own, when it names some).
+         *     *Exact keys.*
+         */
         get: operations["list_personas"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sdk/player-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mints a short-lived token for one player (and optionally some personas). Needs an API key
+         *     with scope `mint`, which belongs on the game's backend, never in a game build.
+         */
+        post: operations["mint_player_token"];
         delete?: never;
         options?: never;
         head?: never;
@@ -702,6 +725,7 @@ export interface components {
             key_prefix: string;
             last_used_at?: string | null;
             name: string;
+            scope: components["schemas"]["KeyScope"];
         };
         /** @description A session with its messages, the greeting first. *Exact.* */
         ChatHistory: {
@@ -740,6 +764,11 @@ export interface components {
         CreateApiKeyRequest: {
             /** @description What the key is for, e.g. the game's name. */
             name: string;
+            /**
+             * @description `full` (default): the SDK routes, the key a game build carries. `mint`: only minting
+             *     player tokens, the key a game's backend keeps (docs/player-tokens.md).
+             */
+            scope?: components["schemas"]["KeyScope"];
         };
         /** @description A new key. `key` is shown this once and never again. *Exact.* */
         CreatedApiKey: {
@@ -749,6 +778,7 @@ export interface components {
             key: string;
             key_prefix: string;
             name: string;
+            scope?: null | components["schemas"]["KeyScope"];
         };
         /** @description How the dashboard signs creators in (`GET /api/v1/dashboard/config`). */
         DashboardConfig: {
@@ -806,6 +836,11 @@ export interface components {
             player_name: string;
             user_session_id: string;
         };
+        /**
+         * @description What a key may do.
+         * @enum {string}
+         */
+        KeyScope: "full" | "mint";
         /**
          * @description When a link between machines fires.
          * @enum {string}
@@ -896,6 +931,23 @@ export interface components {
         MigrateProgressResponse: {
             /** Format: int64 */
             migrated_sessions: number;
+        };
+        MintPlayerTokenRequest: {
+            /** @description Only these personas (1 to 100); default: every published persona of the account. */
+            persona_ids?: string[] | null;
+            /**
+             * Format: int64
+             * @description Lifetime in seconds (60 to 86400; default 3600).
+             */
+            ttl_seconds?: number | null;
+            /** @description The player the token acts for: the `user_session_id` the game sends (≤ 128 characters). */
+            user_session_id: string;
+        };
+        /** @description A player token; send it as `X-API-Key` until `expires_at`. *Exact.* */
+        MintedPlayerToken: {
+            /** @description RFC 3339, UTC. */
+            expires_at: string;
+            token: string;
         };
         /**
          * @description The outcome of a finished session.
@@ -4272,6 +4324,80 @@ export interface operations {
             };
             /** @description missing, invalid or revoked key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitBody"];
+                };
+            };
+            /** @description Internal error (details are logged, never sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Database unavailable (with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    mint_player_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MintPlayerTokenRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MintedPlayerToken"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the key's scope is not `mint` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

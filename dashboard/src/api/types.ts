@@ -56,6 +56,7 @@ export type ResetResult = S["ResetResult"];
 
 export type ApiKeyInfo = S["ApiKeyListItem"];
 export type CreatedApiKey = S["CreatedApiKey"];
+export type KeyScope = S["KeyScope"];
 export type GeneratedPersona = S["PersonaDraft"];
 export type PolishResult = S["PolishResponse"];
 export type GenerateMachineRequest = S["GenerateMachineRequest"];

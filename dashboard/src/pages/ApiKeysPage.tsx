@@ -1,13 +1,20 @@
 import { useCallback, useEffect, useId, useState } from "react";
 import { api } from "../api";
 import { errorMessage } from "../api/errors";
-import type { ApiKeyInfo, CreatedApiKey } from "../api/types";
+import type { ApiKeyInfo, CreatedApiKey, KeyScope } from "../api/types";
 import { ConfirmDialog, Dialog } from "../components/Dialog";
 import { formatTime, relativeTime } from "../components/format";
+
+/** What each key scope is for, in a creator's words. */
+const SCOPE_LABELS: Record<KeyScope, string> = {
+  full: "Game build (all SDK routes)",
+  mint: "Game backend (mints player tokens)",
+};
 
 export function ApiKeysPage() {
   const [keys, setKeys] = useState<ApiKeyInfo[] | null>(null);
   const [name, setName] = useState("");
+  const [scope, setScope] = useState<KeyScope>("full");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
@@ -32,7 +39,7 @@ export function ApiKeysPage() {
     setError(null);
     setNotice(null);
     try {
-      const k = await api.createApiKey(name.trim());
+      const k = await api.createApiKey(name.trim(), scope);
       setCreated(k);
       setName("");
       await refresh();
@@ -64,7 +71,8 @@ export function ApiKeysPage() {
           <h1>API keys</h1>
           <p className="subtitle">
             Your game talks to your <em>published</em> personas with an API key, sent as the <code>X-API-Key</code>{" "}
-            header.
+            header. A game that should not ship a long-lived key gets short-lived <em>player tokens</em> from its
+            own backend instead, which holds a key used for minting them.
           </p>
         </div>
       </div>
@@ -84,6 +92,11 @@ export function ApiKeysPage() {
           placeholder="e.g. My game (production)"
           onChange={(e) => setName(e.target.value)}
         />
+        <label htmlFor={`${id}-scope`}>Used by</label>
+        <select id={`${id}-scope`} value={scope} onChange={(e) => setScope(e.target.value as KeyScope)}>
+          <option value="full">{SCOPE_LABELS.full}</option>
+          <option value="mint">{SCOPE_LABELS.mint}</option>
+        </select>
         <button type="submit" className="primary" disabled={busy || !name.trim()}>
           Create key
         </button>
@@ -98,6 +111,7 @@ export function ApiKeysPage() {
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Key</th>
+              <th scope="col">Used by</th>
               <th scope="col">Created</th>
               <th scope="col">Last used</th>
               <th scope="col">
@@ -114,6 +128,7 @@ export function ApiKeysPage() {
                     {k.key_prefix}…{k.key_hint}
                   </code>
                 </td>
+                <td>{SCOPE_LABELS[k.scope]}</td>
                 <td>
                   <time dateTime={k.created_at} title={formatTime(k.created_at)}>
                     {relativeTime(k.created_at)}

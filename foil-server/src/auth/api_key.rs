@@ -9,6 +9,46 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// What a key may do.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyScope {
+    /// The SDK routes for any player: the key a game build carries (the default).
+    #[default]
+    Full,
+    /// Only `POST /api/v1/sdk/player-tokens`: the key a game's backend keeps.
+    Mint,
+}
+
+impl KeyScope {
+    /// The stored and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyScope::Full => "full",
+            KeyScope::Mint => "mint",
+        }
+    }
+
+    /// The scope spelled `raw`, if any.
+    pub fn parse(raw: &str) -> Option<KeyScope> {
+        match raw {
+            "full" => Some(KeyScope::Full),
+            "mint" => Some(KeyScope::Mint),
+            _ => None,
+        }
+    }
+}
+
 /// Every key starts with this; `key_prefix` in API responses.
 pub const KEY_PREFIX: &str = "pk_live_";
 const RANDOM_HEX_LEN: usize = 32;

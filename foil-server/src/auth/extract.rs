@@ -3,17 +3,22 @@
 //! * [`AuthUser`] / [`MaybeAuthUser`]: a JWT in `Authorization: Bearer` (dashboard, creator and
 //!   web-chat routes). The user row is created the first time a valid `sub` is seen.
 //! * [`Creator`]: an [`AuthUser`] who is not anonymous (keys, personas, generation).
-//! * [`sdk_auth`]: middleware for `/api/v1/sdk/*` that checks `X-API-Key`, applies the per-key
-//!   rate limit and hands the handler an [`SdkAccount`].
+//! * [`sdk_auth`]: middleware for `/api/v1/sdk/*` that checks `X-API-Key` (an API key or a
+//!   player token), applies the per-key (per-player for tokens) and per-account rate limits and
+//!   hands the handler an [`SdkAccount`].
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::app::{client_ip_of, ApiContext};
+use crate::auth::api_key::KeyScope;
+use crate::auth::player_token::{self, PlayerGrant, TokenError};
+use crate::chat::service::Caller;
 use crate::db;
 use crate::db::users::User;
 use crate::error::ApiError;
@@ -107,12 +112,44 @@ impl FromRequestParts<ApiContext> for MaybeAuthUser {
     }
 }
 
-/// The account behind a valid API key; inserted by [`sdk_auth`].
-#[derive(Debug, Clone, Copy)]
+/// The account behind a valid API key or player token; inserted by [`sdk_auth`].
+#[derive(Debug, Clone)]
 pub struct SdkAccount {
     /// The user who created the key; the key reaches this account's published personas.
     pub user_id: Uuid,
+    /// The key presented, or the `mint` key that minted the player token presented.
     pub key_id: Uuid,
+    /// What a player token grants, when one was presented instead of a key.
+    pub player: Option<Arc<PlayerGrant>>,
+}
+
+impl SdkAccount {
+    /// Whether this caller may reach `persona` at all (a player token may name only some).
+    pub fn allows_persona(&self, persona: Uuid) -> bool {
+        self.player
+            .as_ref()
+            .is_none_or(|p| p.allows_persona(persona))
+    }
+
+    /// The chat caller for `persona` acting for the player `user_session_id`. A player token
+    /// acts only for its own player and personas: anything else is 403 `player_token_scope`.
+    /// A missing `user_session_id` is left for the service to refuse (400).
+    pub fn caller(&self, persona: Uuid, user_session_id: Option<&str>) -> Result<Caller, ApiError> {
+        if let Some(player) = &self.player {
+            let other_player = user_session_id
+                .is_some_and(|id| !id.trim().is_empty() && id != player.user_session_id);
+            if other_player || !player.allows_persona(persona) {
+                return Err(ApiError::forbidden(
+                    "player_token_scope",
+                    "The player token does not cover this player or persona",
+                ));
+            }
+        }
+        Ok(Caller::Sdk {
+            account: self.user_id,
+            key: self.key_id,
+        })
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for SdkAccount {
@@ -122,9 +159,24 @@ impl<S: Send + Sync> FromRequestParts<S> for SdkAccount {
         parts
             .extensions
             .get::<SdkAccount>()
-            .copied()
+            .cloned()
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("sdk_auth layer missing")))
     }
+}
+
+/// Which credentials an SDK route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdkAccess {
+    /// The game's routes: a `full` key or a player token.
+    Play,
+    /// Minting player tokens: a `mint` key only.
+    Mint,
+}
+
+/// What was presented in `X-API-Key`.
+enum Credential {
+    Key(KeyScope),
+    PlayerToken,
 }
 
 /// How often `last_used_at` is refreshed at most, so a busy key does not write on every call.
@@ -138,7 +190,7 @@ const TOUCHED_KEYS_CAPACITY: usize = 100_000;
 /// [`Category::AuthFailure`] limit; an address over it is refused before its key is looked up,
 /// so guessing floods never reach the database.
 pub async fn sdk_auth(
-    State((ctx, category)): State<(ApiContext, Category)>,
+    State((ctx, category, access)): State<(ApiContext, Category, SdkAccess)>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -146,39 +198,103 @@ pub async fn sdk_auth(
     if let Err(refused) = ctx.limiter.check_refused(ip) {
         return refused.into_response();
     }
-    let account = match check_api_key(&ctx, request.headers()).await {
-        Ok(account) => account,
+    let (account, credential) = match check_credential(&ctx, request.headers()).await {
+        Ok(found) => found,
         Err(err) => {
-            if let Err(limited) = ctx.limiter.record_auth_failure(ip).await {
-                return limited.into_response();
+            // An expired token was genuine once: not a guess, so not counted against the IP.
+            if !err.is_player_token_expired() {
+                if let Err(limited) = ctx.limiter.record_auth_failure(ip).await {
+                    return limited.into_response();
+                }
             }
             return err.into_response();
         }
     };
-    if let Err(limited) = ctx
-        .limiter
-        .check(category, &account.key_id.to_string())
-        .await
-    {
-        return limited.into_response();
+    if let Err(refused) = check_access(access, &credential) {
+        return refused.into_response();
     }
-    // The same allowance per account, across its keys: more keys are not more quota.
-    if let Err(limited) = ctx
-        .limiter
-        .check(category, &format!("account:{}", account.user_id))
-        .await
-    {
-        return limited.into_response();
+    // A key's allowance holds per key and, the same, per account across its keys: more keys
+    // are not more quota. A player token's allowance is its own player's: only the game's
+    // backend can mint tokens, each for one player, and the account's daily budgets and stream
+    // caps still bound the whole game.
+    let limit_keys = match &account.player {
+        Some(player) => vec![format!(
+            "player:{}:{}",
+            account.key_id, player.user_session_id
+        )],
+        None => vec![
+            account.key_id.to_string(),
+            format!("account:{}", account.user_id),
+        ],
+    };
+    for limit_key in &limit_keys {
+        if let Err(limited) = ctx.limiter.check(category, limit_key).await {
+            return limited.into_response();
+        }
     }
     request.extensions_mut().insert(account);
     next.run(request).await
 }
 
-async fn check_api_key(ctx: &ApiContext, headers: &HeaderMap) -> Result<SdkAccount, ApiError> {
-    let key = headers
+/// Refuses a credential the route does not take (403 `api_key_scope`).
+fn check_access(access: SdkAccess, credential: &Credential) -> Result<(), ApiError> {
+    match (access, credential) {
+        (SdkAccess::Play, Credential::Key(KeyScope::Full) | Credential::PlayerToken)
+        | (SdkAccess::Mint, Credential::Key(KeyScope::Mint)) => Ok(()),
+        (SdkAccess::Play, Credential::Key(KeyScope::Mint)) => Err(ApiError::forbidden(
+            "api_key_scope",
+            "This API key can only mint player tokens",
+        )),
+        (SdkAccess::Mint, _) => Err(ApiError::forbidden(
+            "api_key_scope",
+            "Only an API key with scope `mint` can mint player tokens",
+        )),
+    }
+}
+
+/// The account behind `X-API-Key`: an API key, or a player token.
+async fn check_credential(
+    ctx: &ApiContext,
+    headers: &HeaderMap,
+) -> Result<(SdkAccount, Credential), ApiError> {
+    let presented = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
+        .ok_or_else(ApiError::invalid_api_key)?;
+    if player_token::is_player_token(presented) {
+        let account = check_player_token(ctx, presented).await?;
+        return Ok((account, Credential::PlayerToken));
+    }
+    check_api_key(ctx, presented).await
+}
+
+/// A player token: its signature and expiry, and that the key that minted it is still an
+/// active `mint` key of its account (so revoking that key ends its tokens at once).
+async fn check_player_token(ctx: &ApiContext, token: &str) -> Result<SdkAccount, ApiError> {
+    let tokens = ctx
+        .player_tokens
+        .as_ref()
+        .ok_or_else(ApiError::invalid_api_key)?;
+    let grant = tokens.verify(token).map_err(|e| match e {
+        TokenError::Expired => ApiError::player_token_expired(),
+        TokenError::Invalid => ApiError::invalid_api_key(),
+    })?;
+    if !db::api_keys::is_active_mint_key(&ctx.db, grant.mint_key, grant.account).await? {
+        return Err(ApiError::invalid_api_key());
+    }
+    Ok(SdkAccount {
+        user_id: grant.account,
+        key_id: grant.mint_key,
+        player: Some(Arc::new(grant)),
+    })
+}
+
+async fn check_api_key(
+    ctx: &ApiContext,
+    presented: &str,
+) -> Result<(SdkAccount, Credential), ApiError> {
+    let key = Some(presented)
         .filter(|k| crate::auth::api_key::is_well_formed(k))
         .ok_or_else(ApiError::invalid_api_key)?;
     let hash = ctx.key_hasher.hash(key);
@@ -210,8 +326,12 @@ async fn check_api_key(ctx: &ApiContext, headers: &HeaderMap) -> Result<SdkAccou
             }
         });
     }
-    Ok(SdkAccount {
-        user_id: stored.user_id,
-        key_id: stored.id,
-    })
+    Ok((
+        SdkAccount {
+            user_id: stored.user_id,
+            key_id: stored.id,
+            player: None,
+        },
+        Credential::Key(stored.scope),
+    ))
 }

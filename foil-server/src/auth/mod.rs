@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod extract;
 pub mod jwt;
 pub mod password;
+pub mod player_token;
 
 use hmac::{Hmac, Mac};
 

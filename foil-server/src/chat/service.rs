@@ -134,8 +134,13 @@ fn machine_param(raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
 
 fn user_session_id(raw: Option<&str>) -> Result<&str, ApiError> {
     let id = raw.unwrap_or("");
-    require_text("user_session_id", id, MAX_USER_SESSION_ID_CHARS)?;
+    check_user_session_id(id)?;
     Ok(id)
+}
+
+/// A player's `user_session_id`: present, at most 128 characters.
+pub fn check_user_session_id(id: &str) -> Result<(), ApiError> {
+    require_text("user_session_id", id, MAX_USER_SESSION_ID_CHARS)
 }
 
 fn no_session() -> ApiError {

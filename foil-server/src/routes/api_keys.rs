@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::ApiContext;
-use crate::auth::api_key::{self, KEY_PREFIX};
+use crate::auth::api_key::{self, KeyScope, KEY_PREFIX};
 use crate::auth::extract::{AuthUser, Creator};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
@@ -21,6 +21,10 @@ use crate::extract::{require_text, ApiJson, UuidPath};
 pub struct CreateApiKeyRequest {
     /// What the key is for, e.g. the game's name.
     pub name: String,
+    /// `full` (default): the SDK routes, the key a game build carries. `mint`: only minting
+    /// player tokens, the key a game's backend keeps (docs/player-tokens.md).
+    #[serde(default)]
+    pub scope: KeyScope,
 }
 
 /// A new key. `key` is shown this once and never again. *Exact.*
@@ -31,6 +35,10 @@ pub struct CreatedApiKey {
     pub key: String,
     pub key_prefix: String,
     pub created_at: String,
+    /// Present only for a `mint` key, so a default key's answer keeps the exact shape of
+    /// api.md §2.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<KeyScope>,
 }
 
 /// A key in the owner's list; never the key itself.
@@ -41,6 +49,7 @@ pub struct ApiKeyListItem {
     pub key_prefix: String,
     /// The key's last 4 characters.
     pub key_hint: String,
+    pub scope: KeyScope,
     pub created_at: String,
     pub last_used_at: Option<String>,
 }
@@ -77,6 +86,7 @@ async fn create_key(
             name: &name,
             key_hash: &ctx.key_hasher.hash(&key),
             key_hint: &api_key::hint(&key),
+            scope: body.scope,
             created_at: &created_at,
         },
         max_keys,
@@ -88,7 +98,7 @@ async fn create_key(
             format!("An account can have at most {max_keys} active API keys; revoke one first"),
         ));
     }
-    tracing::info!(key_id = %id, user_id = %user.id, "API key created");
+    tracing::info!(key_id = %id, user_id = %user.id, scope = body.scope.as_str(), "API key created");
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiKey {
@@ -97,6 +107,7 @@ async fn create_key(
             key,
             key_prefix: KEY_PREFIX.into(),
             created_at,
+            scope: (body.scope != KeyScope::Full).then_some(body.scope),
         }),
     ))
 }
@@ -116,6 +127,7 @@ async fn list_keys(
                 name: k.name,
                 key_prefix: KEY_PREFIX.into(),
                 key_hint: k.key_hint,
+                scope: k.scope,
                 created_at: k.created_at,
                 last_used_at: k.last_used_at,
             })

@@ -7,6 +7,7 @@ pub mod creator;
 pub mod ops;
 pub mod persona_sessions;
 pub mod personas;
+pub mod player_tokens;
 pub mod sdk;
 pub mod sdk_chat;
 pub mod usage;
@@ -27,7 +28,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Identity: Supabase JWTs and self-hosted accounts"),
         (name = "api-keys", description = "API keys for the Game SDK"),
         (name = "personas", description = "Personas and the creator"),
-        (name = "sdk", description = "Game SDK routes (X-API-Key)"),
+        (name = "sdk", description = "Game SDK routes (X-API-Key: an API key or a player token)"),
         (name = "web-chat", description = "Web chat (JWT)"),
         (name = "ops", description = "Health, readiness and metrics"),
         (name = "dashboard", description = "The creator dashboard served at /"),

@@ -18,7 +18,8 @@ use crate::extract::{parse_json, RawBody};
 /// Most personas one account's key lists; far above any real game.
 const MAX_SDK_PERSONAS: i64 = 1000;
 
-/// The published personas of the key's account. *Exact keys.*
+/// The published personas of the key's account (a player token's own, when it names some).
+/// *Exact keys.*
 #[utoipa::path(get, path = "/api/v1/sdk/personas", tag = "sdk", security(("api_key" = [])),
     responses(
         (status = 200, body = [Persona]),
@@ -38,6 +39,7 @@ async fn list_personas(
     .await?;
     Ok(Json(
         rows.into_iter()
+            .filter(|r| account.allows_persona(r.id))
             .map(|r| Persona {
                 id: r.id,
                 name: r.name,

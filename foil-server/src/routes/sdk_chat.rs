@@ -17,7 +17,7 @@ use crate::app::ApiContext;
 
 use crate::auth::extract::SdkAccount;
 
-use crate::chat::service::{self, Caller, HistoryQuery, MachineQuery, SessionQuery};
+use crate::chat::service::{self, HistoryQuery, MachineQuery, SessionQuery};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, UuidPath};
 
@@ -33,10 +33,7 @@ async fn sdk_machines(
 ) -> ApiResult<Json<Vec<MachineInfo>>> {
     service::machines(
         &ctx,
-        Caller::Sdk {
-            account: account.user_id,
-            key: account.key_id,
-        },
+        account.caller(persona_id, query.user_session_id.as_deref())?,
         persona_id,
         query,
     )
@@ -58,10 +55,7 @@ async fn sdk_init_session(
 ) -> ApiResult<Json<SessionInit>> {
     service::init_session(
         &ctx,
-        Caller::Sdk {
-            account: account.user_id,
-            key: account.key_id,
-        },
+        account.caller(persona_id, Some(&body.user_session_id))?,
         persona_id,
         query,
         &headers,
@@ -85,10 +79,7 @@ async fn sdk_message(
 ) -> ApiResult<Json<ChatResponse>> {
     service::send_message(
         &ctx,
-        Caller::Sdk {
-            account: account.user_id,
-            key: account.key_id,
-        },
+        account.caller(persona_id, Some(&body.user_session_id))?,
         persona_id,
         query,
         &headers,
@@ -112,10 +103,7 @@ async fn sdk_message_stream(
 ) -> ApiResult<Response> {
     service::send_message_stream(
         &ctx,
-        Caller::Sdk {
-            account: account.user_id,
-            key: account.key_id,
-        },
+        account.caller(persona_id, Some(&body.user_session_id))?,
         persona_id,
         query,
         &headers,
@@ -136,10 +124,7 @@ async fn sdk_session(
 ) -> ApiResult<Json<SessionStatus>> {
     service::session_status(
         &ctx,
-        Caller::Sdk {
-            account: account.user_id,
-            key: account.key_id,
-        },
+        account.caller(persona_id, query.user_session_id.as_deref())?,
         persona_id,
         query,
     )
@@ -159,10 +144,7 @@ async fn sdk_history(
 ) -> ApiResult<Json<ChatHistory>> {
     service::history(
         &ctx,
-        Caller::Sdk {
-            account: account.user_id,
-            key: account.key_id,
-        },
+        account.caller(persona_id, query.user_session_id.as_deref())?,
         persona_id,
         query,
     )
@@ -182,10 +164,7 @@ async fn sdk_reset(
 ) -> ApiResult<Json<ResetResult>> {
     service::reset(
         &ctx,
-        Caller::Sdk {
-            account: account.user_id,
-            key: account.key_id,
-        },
+        account.caller(persona_id, query.user_session_id.as_deref())?,
         persona_id,
         query,
     )

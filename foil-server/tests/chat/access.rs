@@ -15,7 +15,7 @@ crate::on_both_databases!(
 );
 
 /// Every SDK chat request of `player`.
-fn all_requests(player: &Player) -> Vec<(&'static str, TestRequest)> {
+pub(crate) fn all_requests(player: &Player) -> Vec<(&'static str, TestRequest)> {
     vec![
         ("machines", player.machines_request()),
         ("init-session", player.init_request("Ada", "female")),

@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import sys
+import urllib.request
 import uuid
 
 import foilengine
@@ -19,7 +20,22 @@ from foilengine import errors, types
 from foilengine._http import RequestHook
 
 BASE_URL = os.environ["FOIL_BASE_URL"]
-API_KEY = os.environ["FOIL_API_KEY"]
+# With FOIL_TOKEN_BACKEND (examples/player-token-backend), the SDK gets a player token for
+# FOIL_PLAYER from that backend and uses it in place of the API key.
+TOKEN_BACKEND = os.environ.get("FOIL_TOKEN_BACKEND")
+API_KEY = os.environ.get("FOIL_API_KEY", "")
+
+
+def player_token(player):
+    """A token for `player` from the game's backend, as a game would fetch it."""
+    request = urllib.request.Request(
+        f"{TOKEN_BACKEND}/player-token", data=json.dumps({"player_id": player}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = json.loads(response.read())
+    assert sorted(body) == ["expires_at", "token"], body
+    assert body["token"].startswith("pt_"), body
+    return body["token"]
 EXAMPLES = pathlib.Path(os.environ["FOIL_EXAMPLES_DIR"])
 
 checked = []
@@ -68,8 +84,10 @@ def example(stem):
 
 def main():
     recorder = Recorder()
+    player = os.environ.get("FOIL_PLAYER") or f"py-{uuid.uuid4()}"
+    credential = player_token(player) if TOKEN_BACKEND else API_KEY
     client = foilengine.FoilEngineClient(
-        api_key=API_KEY, base_url=BASE_URL, max_retries=0, cache_ttl=0, hooks=[recorder]
+        api_key=credential, base_url=BASE_URL, max_retries=0, cache_ttl=0, hooks=[recorder]
     )
     seen_events = []
     for name in ("state_change", "score_change", "machine_completed", "machines_unlocked",
@@ -85,7 +103,6 @@ def main():
     assert isinstance(persona, types.Persona)
 
     # GET /sdk/chat/{id}/machines before any session
-    player = f"py-{uuid.uuid4()}"
     machines = client.machines.list(persona.id, player)
     for body in recorder.body:
         expect_keys("machines[]", body, types.MachineInfo)
@@ -152,7 +169,8 @@ def main():
     checked.append("validate-llm-key")
 
     # Errors map to the SDK's typed exceptions.
-    expect_error(errors.NotFoundError,
+    # A token acts for its own player only; a key reaches any player of its account.
+    expect_error(errors.ForbiddenError if TOKEN_BACKEND else errors.NotFoundError,
                  lambda: client.chat.get_session(persona.id, f"nobody-{uuid.uuid4()}"))
     expect_error(errors.BadRequestError,
                  lambda: client.chat.init_session("not-a-uuid", player, "Ada", "female"))
