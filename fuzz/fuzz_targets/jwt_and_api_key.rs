@@ -9,7 +9,11 @@
 //!   (HMAC-SHA256) with the configured secret (1) or with the key self-issued tokens use (2),
 //!   so that the claim checks behind the signature are reached;
 //! - 3: a token issued by `JwtVerifier::issue` for a name and email from the rest (within the
-//!   sign-up bounds).
+//!   sign-up bounds);
+//! - 0xF0 and above: a player token minted by [`foil_server::auth::player_token::PlayerTokens::mint`] for a
+//!   `user_session_id` and persona ids from the rest.
+//!
+//! Every input's text is also presented as a player token (as is, and behind `pt_`).
 //!
 //! The rest, as text, is also checked as an API key. Invariants:
 //! - an accepted token has the header `alg` HS256 and claims `role: "authenticated"` and a
@@ -18,6 +22,10 @@
 //! - a token signed with the key its `kid` does not select (the secret for `foil-self-v1`, the
 //!   derived key otherwise), or with its signature changed, is refused;
 //! - an issued token verifies, for the id it was issued for;
+//! - a player token verifies only if it starts with `pt_` and its JWT carries `iss`
+//!   `foil-server` and `aud` `foil-player`; a minted one verifies to its grant, and with its
+//!   signature changed it does not; no player token is accepted as a user token, and no user
+//!   token (or token signed with the secret or the self-issuing key) as a player token;
 //! - a well-formed API key is `pk_live_` + 32 lowercase hex digits; its hash is 64 lowercase
 //!   hex digits that `matches` accepts, the peppered hash differs from the plain one.
 
@@ -29,6 +37,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use foil_server::auth::api_key::{self, KeyHasher};
 use foil_server::auth::jwt::{AuthenticatedUser, JwtConfig, JwtVerifier, SELF_KID};
+use foil_server::auth::player_token::{PlayerGrant, PlayerTokens, TOKEN_PREFIX};
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -43,6 +52,7 @@ struct Fixture {
     verifier: JwtVerifier,
     plain: KeyHasher,
     peppered: KeyHasher,
+    players: PlayerTokens,
 }
 
 fn fixture() -> &'static Fixture {
@@ -62,6 +72,7 @@ fn fixture() -> &'static Fixture {
             verifier,
             plain: KeyHasher::new(None),
             peppered: KeyHasher::new(Some("fuzz-pepper")),
+            players: PlayerTokens::new(SECRET),
         }
     })
 }
@@ -136,6 +147,59 @@ fn check_token(token: &str) -> bool {
     true
 }
 
+/// Presents `credential` as a player token; checks what it accepted.
+fn check_player_token(credential: &str) {
+    let Ok(grant) = fixture().players.verify(credential) else {
+        return;
+    };
+    let jwt = credential
+        .strip_prefix(TOKEN_PREFIX)
+        .expect("accepted without the prefix");
+    let claims = jwt
+        .split('.')
+        .nth(1)
+        .and_then(decode_part)
+        .expect("accepted claims");
+    assert_eq!(claims["iss"], "foil-server", "accepted claims {claims}");
+    assert_eq!(claims["aud"], "foil-player", "accepted claims {claims}");
+    assert_eq!(claims["sub"].as_str(), Some(grant.user_session_id.as_str()));
+    assert!(verify(jwt).is_none(), "a player token passed as a user token");
+}
+
+/// A minted token verifies to its grant, not as a user token, and not once altered.
+fn check_minted(rest: &[u8], text: &str) {
+    let players = &fixture().players;
+    let id = |at: usize| {
+        let mut bytes = [0u8; 16];
+        for (slot, byte) in bytes.iter_mut().zip(rest.iter().skip(at)) {
+            *slot = *byte;
+        }
+        Uuid::from_bytes(bytes)
+    };
+    let grant = PlayerGrant {
+        account: id(0),
+        mint_key: id(16),
+        user_session_id: text.chars().take(128).collect(),
+        persona_ids: (rest.len() % 2 == 1).then(|| vec![id(32)]),
+        expires_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs() as i64
+            + 600,
+    };
+    let token = players.mint(&grant);
+    assert_eq!(players.verify(&token).as_ref(), Ok(&grant));
+    check_player_token(&token);
+    let jwt = token.strip_prefix(TOKEN_PREFIX).expect("minted with the prefix");
+    assert!(verify(jwt).is_none(), "a player token passed as a user token");
+    assert!(players.verify(jwt).is_err(), "accepted without the prefix");
+    let (signed, signature) = token.rsplit_once('.').expect("a JWT");
+    let first = signature.chars().next().expect("a signature");
+    let other = if first == 'A' { 'B' } else { 'A' };
+    let tampered = format!("{signed}.{other}{}", &signature[1..]);
+    assert!(players.verify(&tampered).is_err(), "a tampered player token verified");
+}
+
 fn check_api_key(key: &str) {
     let f = fixture();
     if api_key::is_well_formed(key) {
@@ -163,10 +227,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = String::from_utf8_lossy(rest);
-    match mode % 4 {
+    match if mode >= 0xF0 { 4 } else { mode % 4 } {
         0 => {
             check_token(&text);
         }
+        4 => check_minted(rest, &text),
         1 | 2 => {
             let split = rest.iter().position(|&b| b == 0xFF).unwrap_or(rest.len());
             let header = &rest[..split];
@@ -190,6 +255,14 @@ fuzz_target!(|data: &[u8]| {
             };
             let key = if mode % 4 == 1 { &secret } else { &derived };
             let token = format!("{signing_input}.{}", sign(key, &signing_input));
+            // Signed with neither of the player-token key's sources: never a player token.
+            assert!(
+                fixture()
+                    .players
+                    .verify(&format!("{TOKEN_PREFIX}{token}"))
+                    .is_err(),
+                "a token signed with the secret or the self-issuing key passed as a player token"
+            );
             if check_token(&token) {
                 assert_eq!(
                     key, right,
@@ -230,5 +303,7 @@ fuzz_target!(|data: &[u8]| {
             check_accepted(&issued.access_token, &user);
         }
     }
+    check_player_token(&text);
+    check_player_token(&format!("{TOKEN_PREFIX}{text}"));
     check_api_key(&text);
 });

@@ -725,7 +725,7 @@ export interface components {
             key_prefix: string;
             last_used_at?: string | null;
             name: string;
-            scope: components["schemas"]["KeyScope"];
+            scope?: null | components["schemas"]["KeyScope"];
         };
         /** @description A session with its messages, the greeting first. *Exact.* */
         ChatHistory: {

@@ -128,7 +128,7 @@ export function ApiKeysPage() {
                     {k.key_prefix}…{k.key_hint}
                   </code>
                 </td>
-                <td>{SCOPE_LABELS[k.scope]}</td>
+                <td>{SCOPE_LABELS[k.scope ?? "full"]}</td>
                 <td>
                   <time dateTime={k.created_at} title={formatTime(k.created_at)}>
                     {relativeTime(k.created_at)}

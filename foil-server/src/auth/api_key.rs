@@ -39,6 +39,12 @@ impl KeyScope {
         }
     }
 
+    /// `None` for [`KeyScope::Full`]: answers name a scope only when it is not the default, so
+    /// an ordinary key's answers keep the exact shape of api.md §2.2.
+    pub fn if_not_full(self) -> Option<KeyScope> {
+        (self != KeyScope::Full).then_some(self)
+    }
+
     /// The scope spelled `raw`, if any.
     pub fn parse(raw: &str) -> Option<KeyScope> {
         match raw {

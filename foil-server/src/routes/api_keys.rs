@@ -49,7 +49,10 @@ pub struct ApiKeyListItem {
     pub key_prefix: String,
     /// The key's last 4 characters.
     pub key_hint: String,
-    pub scope: KeyScope,
+    /// `mint` for a key that only mints player tokens; absent for an ordinary (`full`) key, so
+    /// the list keeps the shape of api.md §2.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<KeyScope>,
     pub created_at: String,
     pub last_used_at: Option<String>,
 }
@@ -107,7 +110,7 @@ async fn create_key(
             key,
             key_prefix: KEY_PREFIX.into(),
             created_at,
-            scope: (body.scope != KeyScope::Full).then_some(body.scope),
+            scope: body.scope.if_not_full(),
         }),
     ))
 }
@@ -127,7 +130,7 @@ async fn list_keys(
                 name: k.name,
                 key_prefix: KEY_PREFIX.into(),
                 key_hint: k.key_hint,
-                scope: k.scope,
+                scope: k.scope.if_not_full(),
                 created_at: k.created_at,
                 last_used_at: k.last_used_at,
             })
