@@ -13,6 +13,7 @@ use axum::Router;
 use dashmap::DashMap;
 use foil_llm::{ClientOptions, LlmClient, ProviderConfig, Providers, Secret, StructuredDialect};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -337,6 +338,8 @@ pub fn router(ctx: ApiContext) -> Router {
             ctx.config.body_read_timeout_secs.max(1),
         ))))
         .layer(cors_layer(&ctx.config))
+        // Inside the request-id and trace layers, so the 500 carries the id it is logged with.
+        .layer(CatchPanicLayer::custom(crate::error::panic_response))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

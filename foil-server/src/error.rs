@@ -75,6 +75,17 @@ pub enum ApiError {
 
 const PLAYER_TOKEN_EXPIRED: &str = "player_token_expired";
 
+/// The answer to a request whose handler panicked (a bug): the usual 500 `internal_error`,
+/// with the panic's message logged (under the request's id), instead of a dropped connection.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    ApiError::internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+}
+
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::BadRequest {
@@ -274,3 +285,32 @@ impl From<sqlx::Error> for ApiError {
 
 /// `Result` of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_internal_error() {
+        async fn broken() -> &'static str {
+            panic!("persona data the code did not expect")
+        }
+        let app = axum::Router::new()
+            .route("/broken", axum::routing::get(broken))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                panic_response,
+            ));
+        let request = axum::http::Request::get("/broken")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "internal_error");
+        // Nothing of the panic reaches the client.
+        assert!(!body.to_string().contains("persona data"), "{body}");
+    }
+}

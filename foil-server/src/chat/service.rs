@@ -268,9 +268,9 @@ pub async fn init_session(
     let initial = SessionState::initial(machine).ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!("validated machine has no initial state"))
     })?;
-    let state = machine
-        .state(&initial.current_state)
-        .expect("initial state exists");
+    let state = machine.state(&initial.current_state).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("the initial state is not in its machine"))
+    })?;
     let player_name = body.player_name.trim();
     let memory = PlayerMemory::load(ctx, scope, persona.id, usid).await?;
     let vars = memory.template_vars(&persona, player_name, gender.as_str());
