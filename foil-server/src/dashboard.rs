@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 
 use crate::app::ApiContext;
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 #[derive(RustEmbed)]
 #[folder = "../dashboard/dist"]
@@ -155,7 +155,7 @@ pub fn router(config: &Config) -> Router {
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("not_found", "No such route")
+    ApiError::not_found(ErrorCode::NotFound, "No such route")
 }
 
 async fn serve(State(page): State<Arc<PageHeaders>>, request: Request) -> Response {

@@ -12,33 +12,130 @@ use foil_types::wire::{ErrorBody, ErrorDetail};
 
 use crate::rate_limit::RateLimited;
 
+/// Declares [`ErrorCode`] once: each variant with its wire spelling.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal,)*) => {
+        /// Every `error.code` the API answers with: stable, and each documented in
+        /// `docs/errors.md` (a test checks both ways).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The wire spelling (snake_case).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // 400
+    InvalidBody = "invalid_body",
+    InvalidQuery = "invalid_query",
+    InvalidId = "invalid_id",
+    InvalidHeader = "invalid_header",
+    MissingField = "missing_field",
+    FieldTooLong = "field_too_long",
+    InvalidEmail = "invalid_email",
+    InvalidPassword = "invalid_password",
+    InvalidPersona = "invalid_persona",
+    InvalidPlayerName = "invalid_player_name",
+    InvalidPlayerGender = "invalid_player_gender",
+    InvalidTtl = "invalid_ttl",
+    InvalidPersonaIds = "invalid_persona_ids",
+    PlayerTokensUnavailable = "player_tokens_unavailable",
+    LlmModelUnknown = "llm_model_unknown",
+    LlmModelNotAllowed = "llm_model_not_allowed",
+    LlmKeyRequired = "llm_key_required",
+    // 401
+    MissingToken = "missing_token",
+    InvalidToken = "invalid_token",
+    InvalidCredentials = "invalid_credentials",
+    InvalidApiKey = "invalid_api_key",
+    PlayerTokenExpired = "player_token_expired",
+    LlmKeyInvalid = "llm_key_invalid",
+    // 403
+    Forbidden = "forbidden",
+    AnonymousUser = "anonymous_user",
+    InvalidAnonymousToken = "invalid_anonymous_token",
+    PersonaAccessDenied = "persona_access_denied",
+    ApiKeyScope = "api_key_scope",
+    PlayerTokenScope = "player_token_scope",
+    MachineLocked = "machine_locked",
+    // 404
+    NotFound = "not_found",
+    PersonaNotFound = "persona_not_found",
+    MachineNotFound = "machine_not_found",
+    SessionNotFound = "session_not_found",
+    ApiKeyNotFound = "api_key_not_found",
+    SelfSignupDisabled = "self_signup_disabled",
+    // 408, 409, 413
+    RequestTimeout = "request_timeout",
+    ApiKeyLimit = "api_key_limit",
+    EmailTaken = "email_taken",
+    SessionEnded = "session_ended",
+    SessionBusy = "session_busy",
+    PayloadTooLarge = "payload_too_large",
+    // 429
+    QuotaExceeded = "quota_exceeded",
+    // 5xx
+    InternalError = "internal_error",
+    LlmOfflineUnsupported = "llm_offline_unsupported",
+    LlmUpstreamError = "llm_upstream_error",
+    DatabaseUnavailable = "database_unavailable",
+    Overloaded = "overloaded",
+    LlmTimeout = "llm_timeout",
+}
+
+impl ErrorCode {
+    /// The code spelled `raw`, if there is one.
+    pub fn parse(raw: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| c.as_str() == raw)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An API failure. Codes are stable and listed in `docs/errors.md`.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400: the request is malformed or a value is out of range.
     #[error("{message}")]
     BadRequest {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         details: Option<Vec<ValidationIssue>>,
     },
     /// 401, always with `WWW-Authenticate`.
     #[error("{message}")]
     Unauthorized {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         /// `Bearer` for JWT routes, `ApiKey` for SDK routes.
         scheme: &'static str,
     },
     /// 403: authenticated, but not allowed to reach this resource.
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden { code: ErrorCode, message: String },
     /// 404.
     #[error("{message}")]
-    NotFound { code: &'static str, message: String },
+    NotFound { code: ErrorCode, message: String },
     /// 409: the session ended, or another turn is running.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// 408: the body (or, on routes that call no LLM, the whole request) took too long.
     #[error("The request took too long to arrive or to serve.")]
     RequestTimeout,
@@ -58,7 +155,7 @@ pub enum ApiError {
     #[error("{message}")]
     Upstream {
         status: StatusCode,
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         retry_after: Option<u64>,
     },
@@ -73,8 +170,6 @@ pub enum ApiError {
     Internal(anyhow::Error),
 }
 
-const PLAYER_TOKEN_EXPIRED: &str = "player_token_expired";
-
 /// The answer to a request whose handler panicked (a bug): the usual 500 `internal_error`,
 /// with the panic's message logged (under the request's id), instead of a dropped connection.
 pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -87,7 +182,7 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::BadRequest {
             code,
             message: message.into(),
@@ -95,21 +190,21 @@ impl ApiError {
         }
     }
 
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::NotFound {
             code,
             message: message.into(),
         }
     }
 
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Forbidden {
             code,
             message: message.into(),
         }
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Conflict {
             code,
             message: message.into(),
@@ -117,7 +212,7 @@ impl ApiError {
     }
 
     /// 401 on a JWT route.
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Unauthorized {
             code,
             message: message.into(),
@@ -128,7 +223,7 @@ impl ApiError {
     /// 401 on an SDK route: the official SDKs expect exactly this message.
     pub fn invalid_api_key() -> Self {
         ApiError::Unauthorized {
-            code: "invalid_api_key",
+            code: ErrorCode::InvalidApiKey,
             message: "Invalid API key".into(),
             scheme: "ApiKey",
         }
@@ -137,7 +232,7 @@ impl ApiError {
     /// 401 on an SDK route: a genuine player token past its `expires_at`.
     pub fn player_token_expired() -> Self {
         ApiError::Unauthorized {
-            code: PLAYER_TOKEN_EXPIRED,
+            code: ErrorCode::PlayerTokenExpired,
             message: "The player token has expired; ask the game's backend for a new one".into(),
             scheme: "ApiKey",
         }
@@ -145,7 +240,13 @@ impl ApiError {
 
     /// Whether this is [`ApiError::player_token_expired`].
     pub fn is_player_token_expired(&self) -> bool {
-        matches!(self, ApiError::Unauthorized { code, .. } if *code == PLAYER_TOKEN_EXPIRED)
+        matches!(
+            self,
+            ApiError::Unauthorized {
+                code: ErrorCode::PlayerTokenExpired,
+                ..
+            }
+        )
     }
 
     /// A persona document that failed validation, with every problem.
@@ -159,7 +260,7 @@ impl ApiError {
             n => format!(" (and {} more problems)", n - 1),
         };
         ApiError::BadRequest {
-            code: "invalid_persona",
+            code: ErrorCode::InvalidPersona,
             message: format!("The persona document is invalid: {first}{more}"),
             details: Some(issues),
         }
@@ -187,23 +288,23 @@ impl ApiError {
         }
     }
 
-    /// The stable code in the body.
-    pub fn code(&self) -> &'static str {
-        match self {
+    /// The stable code in the body; `None` for a 429 rate limit, whose body is a bare string.
+    pub fn code(&self) -> Option<ErrorCode> {
+        Some(match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Unauthorized { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Upstream { code, .. } => code,
-            ApiError::RequestTimeout => "request_timeout",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::RateLimited(_) => "rate_limited",
-            ApiError::QuotaExceeded { .. } => "quota_exceeded",
-            ApiError::Unavailable => "database_unavailable",
-            ApiError::Overloaded => "overloaded",
-            ApiError::Internal(_) => "internal_error",
-        }
+            | ApiError::Upstream { code, .. } => *code,
+            ApiError::RequestTimeout => ErrorCode::RequestTimeout,
+            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::RateLimited(_) => return None,
+            ApiError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
+            ApiError::Unavailable => ErrorCode::DatabaseUnavailable,
+            ApiError::Overloaded => ErrorCode::Overloaded,
+            ApiError::Internal(_) => ErrorCode::InternalError,
+        })
     }
 }
 
@@ -213,7 +314,7 @@ const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let code = self.code();
+        let code = self.code().unwrap_or(ErrorCode::InternalError);
         let www_authenticate = match &self {
             ApiError::Unauthorized { scheme, .. } => Some(*scheme),
             _ => None,
@@ -248,7 +349,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: ErrorDetail {
                 message,
-                code: code.to_string(),
+                code: code.as_str().to_string(),
                 details,
             },
         };
@@ -291,6 +392,48 @@ mod tests {
     use super::*;
     use http_body_util::BodyExt as _;
     use tower::ServiceExt as _;
+
+    /// The codes in the second column of `docs/errors.md`'s table.
+    fn documented_codes() -> Vec<String> {
+        include_str!("../../docs/errors.md")
+            .lines()
+            .filter_map(|line| {
+                let mut cells = line.split('|').map(str::trim).skip(1);
+                let status = cells.next()?;
+                let code = cells.next()?;
+                status.parse::<u16>().ok().map(|_| code.to_string())
+            })
+            .flat_map(|cell| {
+                cell.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_code_is_documented_and_every_documented_code_exists() {
+        let documented = documented_codes();
+        assert!(
+            documented.len() > 30,
+            "the table was not read: {documented:?}"
+        );
+        for code in ErrorCode::ALL {
+            assert!(
+                documented.iter().any(|d| d == code.as_str()),
+                "`{code}` is not in docs/errors.md"
+            );
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(*code));
+        }
+        for code in &documented {
+            assert!(
+                ErrorCode::parse(code).is_some(),
+                "docs/errors.md lists `{code}`, which no error has"
+            );
+        }
+    }
 
     #[tokio::test]
     async fn a_panicking_handler_answers_500_internal_error() {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// A JSON body. The body limit yields 413; malformed JSON, a missing field or a wrong type
 /// yields 400 naming the field. The `Content-Type` is not enforced: the body must be JSON
@@ -56,7 +56,7 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge { limit }
         } else {
-            ApiError::bad_request("invalid_body", "The request body could not be read")
+            ApiError::bad_request(ErrorCode::InvalidBody, "The request body could not be read")
         }
     })
 }
@@ -67,7 +67,7 @@ pub struct BodyTimeout(pub std::time::Duration);
 
 /// Parses JSON, naming the path of the first problem.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    parse_json_at(bytes).map_err(|e| ApiError::bad_request("invalid_body", e.message))
+    parse_json_at(bytes).map_err(|e| ApiError::bad_request(ErrorCode::InvalidBody, e.message))
 }
 
 /// Why a JSON body did not parse, and where (`machines[0].states[2]`; empty for the whole body).
@@ -117,7 +117,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, e.body_text()))
     }
 }
 
@@ -130,7 +130,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UuidPath {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::bad_request("invalid_id", "Invalid id in path"))?;
+            .map_err(|_| ApiError::bad_request(ErrorCode::InvalidId, "Invalid id in path"))?;
         parse_uuid("id", &raw).map(UuidPath)
     }
 }
@@ -144,34 +144,38 @@ impl<S: Send + Sync> FromRequestParts<S> for UuidPathPair {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::bad_request("invalid_id", "Invalid id in path"))?;
+            .map_err(|_| ApiError::bad_request(ErrorCode::InvalidId, "Invalid id in path"))?;
         match raw.as_slice() {
             [(first_name, first), (second_name, second)] => Ok(UuidPathPair(
                 parse_uuid(first_name, first)?,
                 parse_uuid(second_name, second)?,
             )),
-            _ => Err(ApiError::bad_request("invalid_id", "Invalid id in path")),
+            _ => Err(ApiError::bad_request(
+                ErrorCode::InvalidId,
+                "Invalid id in path",
+            )),
         }
     }
 }
 
 /// Parses a UUID given by the caller, naming the parameter on failure.
 pub fn parse_uuid(name: &str, raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw.trim())
-        .map_err(|_| ApiError::bad_request("invalid_id", format!("`{name}` must be a UUID")))
+    Uuid::parse_str(raw.trim()).map_err(|_| {
+        ApiError::bad_request(ErrorCode::InvalidId, format!("`{name}` must be a UUID"))
+    })
 }
 
 /// A required string field: present, not blank, at most `max` characters.
 pub fn require_text(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.trim().is_empty() {
         return Err(ApiError::bad_request(
-            "missing_field",
+            ErrorCode::MissingField,
             format!("`{name}` is required"),
         ));
     }
     if value.chars().count() > max {
         return Err(ApiError::bad_request(
-            "field_too_long",
+            ErrorCode::FieldTooLong,
             format!("`{name}` must be at most {max} characters"),
         ));
     }

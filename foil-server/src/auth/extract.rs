@@ -21,7 +21,7 @@ use crate::auth::player_token::{self, PlayerGrant, TokenError};
 use crate::chat::service::Caller;
 use crate::db;
 use crate::db::users::User;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::rate_limit::Category;
 
 /// A caller authenticated by a JWT.
@@ -41,9 +41,9 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("invalid_token", "Invalid authorization header"))?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::unauthorized(ErrorCode::InvalidToken, "Invalid authorization header")
+    })?;
     match value.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
@@ -51,7 +51,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
             Ok(Some(token.trim()))
         }
         _ => Err(ApiError::unauthorized(
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "Authorization must be `Bearer <token>`",
         )),
     }
@@ -60,7 +60,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 async fn authenticate(ctx: &ApiContext, token: &str) -> Result<User, ApiError> {
     let claims = ctx.jwt.verify(token).await.map_err(|e| {
         tracing::info!(reason = %e, "rejected JWT");
-        ApiError::unauthorized("invalid_token", "Invalid or expired token")
+        ApiError::unauthorized(ErrorCode::InvalidToken, "Invalid or expired token")
     })?;
     let user = User {
         id: claims.id,
@@ -79,7 +79,7 @@ impl FromRequestParts<ApiContext> for AuthUser {
         match bearer_token(&parts.headers)? {
             Some(token) => Ok(AuthUser(authenticate(ctx, token).await?)),
             None => Err(ApiError::unauthorized(
-                "missing_token",
+                ErrorCode::MissingToken,
                 "Missing bearer token",
             )),
         }
@@ -93,7 +93,7 @@ impl FromRequestParts<ApiContext> for Creator {
         let AuthUser(user) = AuthUser::from_request_parts(parts, ctx).await?;
         if user.is_anonymous {
             return Err(ApiError::forbidden(
-                "anonymous_user",
+                ErrorCode::AnonymousUser,
                 "Anonymous users cannot do this; sign in with an account",
             ));
         }
@@ -140,7 +140,7 @@ impl SdkAccount {
                 .is_some_and(|id| !id.trim().is_empty() && id != player.user_session_id);
             if other_player || !player.allows_persona(persona) {
                 return Err(ApiError::forbidden(
-                    "player_token_scope",
+                    ErrorCode::PlayerTokenScope,
                     "The player token does not cover this player or persona",
                 ));
             }
@@ -242,11 +242,11 @@ fn check_access(access: SdkAccess, credential: &Credential) -> Result<(), ApiErr
         (SdkAccess::Play, Credential::Key(KeyScope::Full) | Credential::PlayerToken)
         | (SdkAccess::Mint, Credential::Key(KeyScope::Mint)) => Ok(()),
         (SdkAccess::Play, Credential::Key(KeyScope::Mint)) => Err(ApiError::forbidden(
-            "api_key_scope",
+            ErrorCode::ApiKeyScope,
             "This API key can only mint player tokens",
         )),
         (SdkAccess::Mint, _) => Err(ApiError::forbidden(
-            "api_key_scope",
+            ErrorCode::ApiKeyScope,
             "Only an API key with scope `mint` can mint player tokens",
         )),
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode};
 use foil_llm::{ChatRequest, LlmClient, LlmError, Providers, Route, Secret};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::rate_limit::RateLimited;
 use crate::usage::{self, Meter, MeteredStream};
 
@@ -119,7 +119,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Api
         None => Ok(None),
         Some(v) => {
             let v = v.to_str().map_err(|_| {
-                ApiError::bad_request("invalid_header", format!("`{name}` is not valid text"))
+                ApiError::bad_request(
+                    ErrorCode::InvalidHeader,
+                    format!("`{name}` is not valid text"),
+                )
             })?;
             Ok(Some(v.trim()).filter(|v| !v.is_empty()))
         }
@@ -226,7 +229,7 @@ fn operator_model_allowed(
         return Ok(());
     }
     Err(ApiError::bad_request(
-        "llm_model_not_allowed",
+        ErrorCode::LlmModelNotAllowed,
         format!(
             "`{full}` would run on the server's own provider key, which serves only the models the \
              operator allows; send your own key (X-LLM-API-Key) to use it"
@@ -241,6 +244,8 @@ impl From<LlmError> for ApiError {
     fn from(err: LlmError) -> Self {
         let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
         let message = err.to_string();
+        // foil-llm names its failures; every name it uses is one of ours (unit test below).
+        let code = ErrorCode::parse(err.code()).unwrap_or(ErrorCode::LlmUpstreamError);
         match status {
             StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited(RateLimited {
                 retry_after_secs: err
@@ -249,21 +254,69 @@ impl From<LlmError> for ApiError {
                     .max(1),
             }),
             StatusCode::UNAUTHORIZED => ApiError::Unauthorized {
-                code: err.code(),
+                code,
                 message,
                 scheme: "Bearer",
             },
             StatusCode::BAD_REQUEST => ApiError::BadRequest {
-                code: err.code(),
+                code,
                 message,
                 details: None,
             },
             _ => ApiError::Upstream {
                 status,
-                code: err.code(),
+                code,
                 message,
                 retry_after: err.retry_after(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod error_code_tests {
+    use super::*;
+
+    /// Every failure foil-llm names maps to a documented [`ErrorCode`] (a 429 has none: its
+    /// body is a bare string).
+    #[test]
+    fn every_llm_failure_has_an_error_code() {
+        let provider = || "openai".to_string();
+        for err in [
+            LlmError::UnknownModel { model: "x".into() },
+            LlmError::KeyRequired {
+                provider: provider(),
+            },
+            LlmError::InvalidKey {
+                provider: provider(),
+                message: "no".into(),
+            },
+            LlmError::Upstream {
+                provider: provider(),
+                status: Some(500),
+                message: "no".into(),
+            },
+            LlmError::Timeout {
+                provider: provider(),
+            },
+            LlmError::TooLarge {
+                provider: provider(),
+                limit: 1,
+            },
+            LlmError::OfflineNotSupported,
+        ] {
+            assert_eq!(
+                ErrorCode::parse(err.code()).map(ErrorCode::as_str),
+                Some(err.code()),
+                "{err:?}"
+            );
+            let api = ApiError::from(err);
+            assert!(api.code().is_some(), "{api:?}");
+        }
+        let limited = LlmError::RateLimited {
+            provider: provider(),
+            retry_after: Some(3),
+        };
+        assert!(ApiError::from(limited).code().is_none());
     }
 }

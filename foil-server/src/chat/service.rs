@@ -26,7 +26,7 @@ use crate::app::ApiContext;
 use crate::db::personas::StoredPersona;
 use crate::db::sessions::{self, NewMessage, NewSession, Scope, SessionRow, SessionWriteError};
 use crate::db::{self};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{parse_uuid, require_text};
 use crate::usage::Attribution;
 
@@ -72,7 +72,7 @@ pub async fn load_persona(
 ) -> Result<Arc<StoredPersona>, ApiError> {
     let persona = db::personas::get(&ctx.db, persona_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("persona_not_found", "Persona not found"))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::PersonaNotFound, "Persona not found"))?;
     let allowed = match caller {
         Caller::Sdk { account, .. } => persona.owner_id == account && persona.is_published,
         Caller::Web { user } => {
@@ -81,12 +81,14 @@ pub async fn load_persona(
     };
     if !allowed {
         return Err(match caller {
-            Caller::Sdk { .. } => {
-                ApiError::forbidden("persona_access_denied", "API key does not have access")
-            }
-            Caller::Web { .. } => {
-                ApiError::forbidden("forbidden", "You do not have access to this persona")
-            }
+            Caller::Sdk { .. } => ApiError::forbidden(
+                ErrorCode::PersonaAccessDenied,
+                "API key does not have access",
+            ),
+            Caller::Web { .. } => ApiError::forbidden(
+                ErrorCode::Forbidden,
+                "You do not have access to this persona",
+            ),
         });
     }
     Ok(Arc::new(persona))
@@ -144,7 +146,7 @@ pub fn check_user_session_id(id: &str) -> Result<(), ApiError> {
 }
 
 fn no_session() -> ApiError {
-    ApiError::not_found("session_not_found", "No active session found")
+    ApiError::not_found(ErrorCode::SessionNotFound, "No active session found")
 }
 
 /// The player's session on `machine_id`, or their most recently active one.
@@ -160,7 +162,7 @@ async fn find_session(
         Some(machine_id) => {
             if persona.machine_key(machine_id).is_none() {
                 return Err(ApiError::not_found(
-                    "machine_not_found",
+                    ErrorCode::MachineNotFound,
                     "Machine not found",
                 ));
             }
@@ -229,13 +231,13 @@ pub async fn init_session(
     // The name goes into prompts: no line breaks or control characters to forge structure.
     if body.player_name.trim().chars().any(char::is_control) {
         return Err(ApiError::bad_request(
-            "invalid_player_name",
+            ErrorCode::InvalidPlayerName,
             "`player_name` must not contain line breaks or control characters",
         ));
     }
     let gender = PlayerGender::parse(body.player_gender.trim()).ok_or_else(|| {
         ApiError::bad_request(
-            "invalid_player_gender",
+            ErrorCode::InvalidPlayerGender,
             "`player_gender` must be one of: female, male, non-binary",
         )
     })?;
@@ -245,26 +247,26 @@ pub async fn init_session(
     let scope = caller.scope();
     let machine = match machine_id {
         Some(id) => {
-            let key = persona
-                .machine_key(id)
-                .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?;
+            let key = persona.machine_key(id).ok_or_else(|| {
+                ApiError::not_found(ErrorCode::MachineNotFound, "Machine not found")
+            })?;
             let unlocked = unlocked_keys(ctx, scope, &persona, usid).await?;
             available_machines(&persona.document, &unlocked)
                 .into_iter()
                 .find(|m| m.machine_key == key)
                 .ok_or_else(|| {
                     ApiError::forbidden(
-                        "machine_locked",
+                        ErrorCode::MachineLocked,
                         "This machine is not unlocked for this player yet",
                     )
                 })?
         }
         None => primary_machine(&persona.document)
-            .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?,
+            .ok_or_else(|| ApiError::not_found(ErrorCode::MachineNotFound, "Machine not found"))?,
     };
     let machine_id = persona
         .machine_id(&machine.machine_key)
-        .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::MachineNotFound, "Machine not found"))?;
     let initial = SessionState::initial(machine).ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!("validated machine has no initial state"))
     })?;
@@ -608,7 +610,7 @@ pub async fn history(
         Some(n) if (1..=max).contains(&n) => n,
         Some(_) => {
             return Err(ApiError::bad_request(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 format!("`limit` must be between 1 and {max}"),
             ))
         }
@@ -626,7 +628,10 @@ pub async fn history(
         Some(id) => sessions::message_seq(&ctx.db, s.id, id)
             .await?
             .ok_or_else(|| {
-                ApiError::bad_request("invalid_query", "`before` is not a message of this session")
+                ApiError::bad_request(
+                    ErrorCode::InvalidQuery,
+                    "`before` is not a message of this session",
+                )
             })?,
     };
     let rows =
@@ -671,12 +676,12 @@ pub async fn reset(
     let s = find_session(ctx, caller, &persona, machine_id, usid).await?;
     let key = persona
         .machine_key(s.machine_id)
-        .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::MachineNotFound, "Machine not found"))?;
     let initial = persona
         .document
         .machine(key)
         .and_then(SessionState::initial)
-        .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::MachineNotFound, "Machine not found"))?;
     sessions::reset(&ctx.db, s.id, &initial.current_state)
         .await
         .map_err(|e| match e {

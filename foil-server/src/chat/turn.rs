@@ -22,7 +22,7 @@ use super::steps;
 use crate::app::ApiContext;
 use crate::db::personas::StoredPersona;
 use crate::db::sessions::{self, MessageRow, NewMessage, Scope, SessionRow, TurnCommit};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// How long a turn's claim lasts if its process dies mid-turn (longer than any LLM timeout).
 const CLAIM_TTL: chrono::Duration = chrono::Duration::minutes(5);
@@ -93,13 +93,13 @@ async fn release_claim(db: &crate::db::Db, session_id: Uuid, token: &str) {
 
 pub fn busy() -> ApiError {
     ApiError::conflict(
-        "session_busy",
+        ErrorCode::SessionBusy,
         "Another message for this session is being processed",
     )
 }
 
 pub fn ended() -> ApiError {
-    ApiError::conflict("session_ended", "This session has ended")
+    ApiError::conflict(ErrorCode::SessionEnded, "This session has ended")
 }
 
 /// What the player knows between sessions: output variables and memories.
@@ -183,7 +183,7 @@ pub async fn prepare(
     }
     let machine_key = persona
         .machine_key(session.machine_id)
-        .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))?
+        .ok_or_else(|| ApiError::not_found(ErrorCode::MachineNotFound, "Machine not found"))?
         .to_string();
     let machine = machine_of(&persona, &machine_key)?;
     let Some(state) = machine.state(&session.current_state) else {
@@ -192,7 +192,7 @@ pub async fn prepare(
         tracing::info!(session_id = %session.id, state = %session.current_state, "session state no longer exists; ending the session");
         sessions::end_stale(&ctx.db, session.id, Outcome::Reject.as_str()).await?;
         return Err(ApiError::conflict(
-            "session_ended",
+            ErrorCode::SessionEnded,
             "This scenario was changed by its creator, so this session has ended; start a new one",
         ));
     };
@@ -269,7 +269,7 @@ fn machine_of<'p>(persona: &'p StoredPersona, key: &str) -> Result<&'p Machine, 
     persona
         .document
         .machine(key)
-        .ok_or_else(|| ApiError::not_found("machine_not_found", "Machine not found"))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::MachineNotFound, "Machine not found"))
 }
 
 fn unlocked_machines(

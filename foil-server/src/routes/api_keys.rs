@@ -13,7 +13,7 @@ use crate::app::ApiContext;
 use crate::auth::api_key::{self, KeyScope, KEY_PREFIX};
 use crate::auth::extract::{AuthUser, Creator};
 use crate::db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{require_text, ApiJson, UuidPath};
 
 #[derive(Deserialize, ToSchema)]
@@ -97,7 +97,7 @@ async fn create_key(
     .await?;
     if !stored {
         return Err(ApiError::conflict(
-            "api_key_limit",
+            ErrorCode::ApiKeyLimit,
             format!("An account can have at most {max_keys} active API keys; revoke one first"),
         ));
     }
@@ -155,7 +155,7 @@ async fn revoke_key(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(
-            "api_key_not_found",
+            ErrorCode::ApiKeyNotFound,
             "API key not found",
         ))
     }

@@ -13,7 +13,7 @@ use crate::app::ApiContext;
 use crate::auth::extract::AuthUser;
 use crate::auth::password;
 use crate::db::{self, users::User};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{require_text, ApiJson};
 use crate::rate_limit::Category;
 
@@ -92,7 +92,7 @@ fn check_email(email: &str) -> ApiResult<String> {
         && !email.chars().any(char::is_whitespace);
     if !valid {
         return Err(ApiError::bad_request(
-            "invalid_email",
+            ErrorCode::InvalidEmail,
             "`email` is not a valid email address",
         ));
     }
@@ -104,7 +104,7 @@ fn self_signup_enabled(ctx: &ApiContext) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::not_found(
-            "self_signup_disabled",
+            ErrorCode::SelfSignupDisabled,
             "Self-hosted sign-up is disabled on this server",
         ))
     }
@@ -158,7 +158,7 @@ async fn signup(
     let chars = body.password.chars().count();
     if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
         return Err(ApiError::bad_request(
-            "invalid_password",
+            ErrorCode::InvalidPassword,
             format!("`password` must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
         ));
     }
@@ -176,9 +176,10 @@ async fn signup(
     let user = db::users::create_local(&ctx.db, &email, &display_name, &hash)
         .await
         .map_err(|e| match e {
-            db::users::CreateUserError::EmailTaken => {
-                ApiError::conflict("email_taken", "An account with this email already exists")
-            }
+            db::users::CreateUserError::EmailTaken => ApiError::conflict(
+                ErrorCode::EmailTaken,
+                "An account with this email already exists",
+            ),
             db::users::CreateUserError::Db(e) => e.into(),
         })?;
     tracing::info!(user_id = %user.id, "self-hosted account created");
@@ -212,7 +213,9 @@ async fn login(
         }
     })
     .await?
-    .ok_or_else(|| ApiError::unauthorized("invalid_credentials", "Invalid email or password"))?;
+    .ok_or_else(|| {
+        ApiError::unauthorized(ErrorCode::InvalidCredentials, "Invalid email or password")
+    })?;
     Ok(Json(token_for(&ctx, user)?))
 }
 
@@ -241,7 +244,7 @@ async fn migrate_progress(
     require_text("old_session_id", &body.old_session_id, 128)?;
     if user.is_anonymous {
         return Err(ApiError::forbidden(
-            "anonymous_user",
+            ErrorCode::AnonymousUser,
             "Anonymous users cannot take over progress; sign in with an account first",
         ));
     }
@@ -258,7 +261,7 @@ async fn migrate_progress(
         .filter(|claims| claims.is_anonymous)
         .ok_or_else(|| {
             ApiError::forbidden(
-                "invalid_anonymous_token",
+                ErrorCode::InvalidAnonymousToken,
                 "`anonymous_token` is not a valid token of an anonymous user",
             )
         })?;

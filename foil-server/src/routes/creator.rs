@@ -16,7 +16,7 @@ use crate::app::ApiContext;
 use crate::auth::extract::Creator;
 use crate::chat::llm::StepLlm;
 use crate::db::users::User;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{require_text, ApiJson};
 use crate::generate::{self, GenerateError, PersonaDraft};
 use crate::routes::personas::owned_persona;
@@ -83,7 +83,7 @@ impl From<GenerateError> for ApiError {
             GenerateError::Llm(e) => e.into(),
             unusable @ GenerateError::Unusable(_) => ApiError::Upstream {
                 status: StatusCode::BAD_GATEWAY,
-                code: "llm_upstream_error",
+                code: ErrorCode::LlmUpstreamError,
                 message: unusable.to_string(),
                 retry_after: None,
             },
@@ -136,7 +136,7 @@ async fn generate_machine(
         }
         (None, None) => {
             return Err(ApiError::bad_request(
-                "missing_field",
+                ErrorCode::MissingField,
                 "`persona_id` or `identity` is required",
             ))
         }

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::ApiContext;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -58,8 +58,11 @@ async fn metrics(State(ctx): State<ApiContext>, headers: HeaderMap) -> Response 
         let matches: bool =
             subtle::ConstantTimeEq::ct_eq(given.as_bytes(), expected.as_bytes()).into();
         if !matches {
-            return ApiError::unauthorized("invalid_token", "`/metrics` needs its bearer token")
-                .into_response();
+            return ApiError::unauthorized(
+                ErrorCode::InvalidToken,
+                "`/metrics` needs its bearer token",
+            )
+            .into_response();
         }
     }
     (

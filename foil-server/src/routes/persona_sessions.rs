@@ -16,7 +16,7 @@ use crate::auth::extract::AuthUser;
 use crate::db::creator_sessions::{self, SessionFilter, SessionOverview};
 use crate::db::personas::StoredPersona;
 use crate::db::{self, sessions};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{parse_uuid, ApiQuery, UuidPath, UuidPathPair};
 
 /// A player's session as the persona's owner sees it.
@@ -122,7 +122,8 @@ pub struct SessionListQuery {
 
 impl SessionListQuery {
     fn filter(&self) -> ApiResult<SessionFilter> {
-        let bad = |message: &str| ApiError::bad_request("invalid_query", message.to_string());
+        let bad =
+            |message: &str| ApiError::bad_request(ErrorCode::InvalidQuery, message.to_string());
         if !(1..=100).contains(&self.limit) {
             return Err(bad("`limit` must be between 1 and 100"));
         }
@@ -158,7 +159,7 @@ async fn own_persona(ctx: &ApiContext, user_id: Uuid, id: Uuid) -> ApiResult<Sto
     db::personas::get(&ctx.db, id)
         .await?
         .filter(|p| p.owner_id == user_id)
-        .ok_or_else(|| ApiError::not_found("persona_not_found", "Persona not found"))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::PersonaNotFound, "Persona not found"))
 }
 
 /// The players' sessions of one of the caller's personas, most recently active first.
@@ -197,7 +198,7 @@ async fn get_session(
     let persona = own_persona(&ctx, user.id, id).await?;
     let row = creator_sessions::get(&ctx.db, id, session_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("session_not_found", "Session not found"))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::SessionNotFound, "Session not found"))?;
     let messages = sessions::messages(
         &ctx.db,
         session_id,

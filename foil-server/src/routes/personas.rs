@@ -14,7 +14,7 @@ use crate::app::ApiContext;
 use crate::auth::extract::{AuthUser, Creator, MaybeAuthUser};
 use crate::db::personas::{Listing, PersonaSummaryRow, StoredPersona};
 use crate::db::{self, users::User};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{parse_json_at, parse_uuid, ApiQuery, JsonProblem, RawBody, UuidPath};
 
 /// A persona without its definition.
@@ -91,13 +91,13 @@ async fn list_personas(
 ) -> ApiResult<Json<Vec<PersonaSummary>>> {
     if !(1..=100).contains(&q.limit) {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "`limit` must be between 1 and 100",
         ));
     }
     if q.offset < 0 {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "`offset` must not be negative",
         ));
     }
@@ -105,7 +105,7 @@ async fn list_personas(
         (true, _, Some(user)) => Listing::Owned(user.id),
         (true, _, None) => {
             return Err(ApiError::unauthorized(
-                "missing_token",
+                ErrorCode::MissingToken,
                 "`my_personas=true` needs a signed-in user",
             ))
         }
@@ -124,13 +124,16 @@ fn visible(owner_id: Uuid, is_public: bool, is_published: bool, user: Option<&Us
 /// Denies access: 401 to an anonymous caller, 403 to a signed-in one.
 fn deny(user: Option<&User>) -> ApiError {
     match user {
-        None => ApiError::unauthorized("missing_token", "Missing bearer token"),
-        Some(_) => ApiError::forbidden("forbidden", "You do not have access to this persona"),
+        None => ApiError::unauthorized(ErrorCode::MissingToken, "Missing bearer token"),
+        Some(_) => ApiError::forbidden(
+            ErrorCode::Forbidden,
+            "You do not have access to this persona",
+        ),
     }
 }
 
 fn persona_not_found() -> ApiError {
-    ApiError::not_found("persona_not_found", "Persona not found")
+    ApiError::not_found(ErrorCode::PersonaNotFound, "Persona not found")
 }
 
 /// One persona's summary (public and published, or the caller's own).
@@ -231,7 +234,7 @@ pub fn parse_document(bytes: &[u8]) -> ApiResult<PersonaDocument> {
         .map(|(doc, _)| doc)
         .map_err(|problems| match problems {
             DocumentProblems::Unparsable(p) => ApiError::BadRequest {
-                code: "invalid_persona",
+                code: ErrorCode::InvalidPersona,
                 message: p.message,
                 details: None,
             },

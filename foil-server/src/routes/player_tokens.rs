@@ -17,7 +17,7 @@ use crate::auth::player_token::{
     PlayerGrant, DEFAULT_TTL_SECS, MAX_PERSONAS, MAX_TTL_SECS, MIN_TTL_SECS,
 };
 use crate::chat::service::check_user_session_id;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiJson;
 
 #[derive(Deserialize, ToSchema)]
@@ -61,21 +61,21 @@ async fn mint_player_token(
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_TTL_SECS);
     if !(MIN_TTL_SECS..=MAX_TTL_SECS).contains(&ttl) {
         return Err(ApiError::bad_request(
-            "invalid_ttl",
+            ErrorCode::InvalidTtl,
             format!("`ttl_seconds` must be {MIN_TTL_SECS} to {MAX_TTL_SECS}"),
         ));
     }
     if let Some(ids) = &body.persona_ids {
         if ids.is_empty() || ids.len() > MAX_PERSONAS {
             return Err(ApiError::bad_request(
-                "invalid_persona_ids",
+                ErrorCode::InvalidPersonaIds,
                 format!("`persona_ids` must list 1 to {MAX_PERSONAS} personas, or be left out"),
             ));
         }
     }
     let tokens = ctx.player_tokens.as_ref().ok_or_else(|| {
         ApiError::bad_request(
-            "player_tokens_unavailable",
+            ErrorCode::PlayerTokensUnavailable,
             "This server has no JWT secret (FOIL_JWT_SECRET) to sign player tokens with",
         )
     })?;

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use crate::app::ApiContext;
 use crate::auth::extract::AuthUser;
 use crate::db::usage::{GroupBy, UsageCounts};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiQuery;
 
 /// Longest report, in days.
@@ -81,7 +81,7 @@ pub struct UsageReport {
 fn day(name: &str, raw: &str) -> ApiResult<NaiveDate> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
         ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             format!("`{name}` must be a date, YYYY-MM-DD"),
         )
     })
@@ -107,7 +107,7 @@ async fn usage(
     };
     if from > to || (to - from).num_days() >= MAX_DAYS {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             format!("`from` must be on or before `to`, at most {MAX_DAYS} days apart"),
         ));
     }
