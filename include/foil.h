@@ -88,7 +88,8 @@ typedef enum FoilStatus {
 
 /**
  * What an event reports. Every request ends with exactly one *finishing* event:
- * FOIL_EVENT_RESPONSE, FOIL_EVENT_STREAM_DONE or FOIL_EVENT_ERROR.
+ * FOIL_EVENT_RESPONSE, FOIL_EVENT_STREAM_DONE or FOIL_EVENT_ERROR. Client events (20 and up)
+ * belong to no request: their `request_id` is 0.
  */
 typedef enum FoilEventKind {
   /**
@@ -140,6 +141,14 @@ typedef enum FoilEventKind {
    * Game event: `{"session_id", "outcome", "final_score"}`.
    */
   FOIL_EVENT_SESSION_ENDED = 14,
+  /**
+   * Client event (request_id 0, http_status 0): the player token in use expires soon; get a
+   * new one from your backend and pass it to foil_client_set_api_key(). Payload:
+   * `{"expires_at": <unix seconds>}`. Queued once per token set (at creation or with
+   * foil_client_set_api_key()), `min(60 s, lifetime / 10)` before `expires_at` — at once if
+   * that moment has passed; never for an API key.
+   */
+  FOIL_EVENT_CREDENTIAL_EXPIRING = 20,
 } FoilEventKind;
 
 /**
@@ -159,7 +168,8 @@ typedef struct FoilClientConfig {
    */
   const char *base_url;
   /**
-   * The game's API key (`pk_live_...`), sent as `X-API-Key`. Required.
+   * The game's API key (`pk_live_...`) or a player token (`pt_...`) from the game's
+   * backend, sent as `X-API-Key`. Required; replace it later with foil_client_set_api_key().
    */
   const char *api_key;
   /**
@@ -219,7 +229,7 @@ typedef struct FoilClientConfig {
 typedef struct FoilEvent {
   /**
    * The request the event belongs to (game events: the request whose response they were
-   * derived from).
+   * derived from; client events such as FOIL_EVENT_CREDENTIAL_EXPIRING: 0).
    */
   uint64_t request_id;
   /**
@@ -278,6 +288,9 @@ void foil_client_config_init(struct FoilClientConfig *config);
  * `foil-worker`) and writes the new handle to `*out_client` (only on success). Makes no
  * request. Free the client with foil_client_free().
  *
+ * When `api_key` is a player token (`pt_...`), its expiry is watched: see
+ * FOIL_EVENT_CREDENTIAL_EXPIRING and foil_client_set_api_key().
+ *
  * Returns FOIL_STATUS_NULL_ARGUMENT (config, out_client or api_key NULL),
  * FOIL_STATUS_INVALID_UTF8, FOIL_STATUS_EMPTY_ARGUMENT (api_key blank),
  * FOIL_STATUS_ARGUMENT_TOO_LONG, FOIL_STATUS_INVALID_ARGUMENT (base_url not http(s), a value
@@ -305,6 +318,29 @@ enum FoilStatus foil_client_new(const struct FoilClientConfig *config,
  * `client` is NULL or a value returned by foil_client_new() (freed handles are detected).
  */
 void foil_client_free(struct FoilClient *client);
+
+/**
+ * Replaces the client's credential, sent as `X-API-Key`: typically a fresh player token from
+ * the game's backend, after FOIL_EVENT_CREDENTIAL_EXPIRING (or an API key). Requests started
+ * afterwards send it, retries included; requests already sent keep the old one. The string is
+ * copied and never logged. A different credential empties the persona cache.
+ *
+ * The new credential's expiry is watched instead of the old one's: for a player token,
+ * FOIL_EVENT_CREDENTIAL_EXPIRING is queued `min(60 s, lifetime / 10)` before it expires (at
+ * once, before this returns, if that moment has passed); the old credential's event, if not
+ * queued yet, never comes. No event for an API key.
+ *
+ * Returns FOIL_STATUS_OK, FOIL_STATUS_NULL_ARGUMENT (client or api_key NULL),
+ * FOIL_STATUS_INVALID_UTF8, FOIL_STATUS_EMPTY_ARGUMENT (api_key blank),
+ * FOIL_STATUS_ARGUMENT_TOO_LONG, FOIL_STATUS_INVALID_ARGUMENT (a character not allowed in an
+ * HTTP header) or FOIL_STATUS_INVALID_HANDLE; on failure the credential is unchanged.
+ *
+ * # Safety
+ * `client` is NULL or a value returned by foil_client_new(); `api_key` is NULL or
+ * NUL-terminated.
+ */
+enum FoilStatus foil_client_set_api_key(struct FoilClient *client,
+                                        const char *api_key);
 
 /**
  * Requests the published personas the API key reaches (`GET /api/v1/sdk/personas`; cached

@@ -12,8 +12,9 @@
  *    throws foil::Exception instead (define FOIL_HPP_NO_EXCEPTIONS to remove it).
  *  - Typed responses (foil::ChatResponse, foil::SessionInit, ...) parsed from the JSON payloads
  *    by a small built-in JSON reader (foil::json), with no other dependency.
- *  - Callbacks (std::function) per request and for the game events, run by Client::pump() on
- *    the thread that calls it (once per frame, on the game's thread).
+ *  - Callbacks (std::function) per request and for the game events (and the player token's
+ *    expiry), run by Client::pump() on the thread that calls it (once per frame, on the
+ *    game's thread).
  *
  * Threads: a Client may be used from any thread (like the C API); callbacks run only inside
  * pump(), on the calling thread. Memory: everything this header hands out is an owning C++
@@ -159,6 +160,11 @@ enum class EventKind : int {
   MachinesUnlocked = FOIL_EVENT_MACHINES_UNLOCKED,
   /** Game event: `{"session_id","outcome","final_score"}`. */
   SessionEnded = FOIL_EVENT_SESSION_ENDED,
+  /**
+   * Client event (request id 0): the player token in use expires soon; payload
+   * `{"expires_at": <unix seconds>}`. Get a new token and pass it to Client::set_api_key().
+   */
+  CredentialExpiring = FOIL_EVENT_CREDENTIAL_EXPIRING,
 };
 
 /** A stable snake_case name of `kind` (`"text_delta"`, `"session_ended"`, ...). */
@@ -175,6 +181,7 @@ inline const char* to_string(EventKind kind) noexcept {
     case EventKind::MachineCompleted: return "machine_completed";
     case EventKind::MachinesUnlocked: return "machines_unlocked";
     case EventKind::SessionEnded: return "session_ended";
+    case EventKind::CredentialExpiring: return "credential_expiring";
   }
   return "unknown_event";
 }
@@ -1032,6 +1039,12 @@ struct SessionEnded {
   std::int64_t final_score = 0;
 };
 
+/** Client event: the player token in use expires soon (EventKind::CredentialExpiring). */
+struct CredentialExpiring {
+  /** When the token expires, in seconds since the Unix epoch. */
+  std::int64_t expires_at = 0;
+};
+
 /** Helpers of the typed readers; not part of the API. */
 namespace detail {
 
@@ -1289,6 +1302,13 @@ inline bool from_json(const json::Value& value, SessionEnded& out, std::string& 
   return r.ok();
 }
 
+/** Fills a CredentialExpiring (see the Persona overload). */
+inline bool from_json(const json::Value& value, CredentialExpiring& out, std::string& error) {
+  detail::ObjectReader r(value, "CredentialExpiring", error);
+  r.integer("expires_at", out.expires_at);
+  return r.ok();
+}
+
 /** Fills a json::Value (a copy: for payloads read without a typed struct). */
 inline bool from_json(const json::Value& value, json::Value& out, std::string& /*error*/) {
   out = value;
@@ -1437,7 +1457,10 @@ class Event {
 struct ClientConfig {
   /** The server (default `https://api.foilengine.io`). */
   std::string base_url;
-  /** The game's API key (`pk_live_...`). Required. */
+  /**
+   * The game's API key (`pk_live_...`) or a player token (`pt_...`) from the game's backend.
+   * Required; replace it later with Client::set_api_key().
+   */
   std::string api_key;
   /** `X-LLM-API-Key`: the provider key for every pipeline step. */
   std::string llm_api_key;
@@ -1482,8 +1505,8 @@ struct StreamHandlers {
 };
 
 /**
- * Client-wide handlers for the game events (and, optionally, for events no per-request
- * callback claimed). Each optional; called from Client::pump().
+ * Client-wide handlers for the game events, the credential's expiry (and, optionally, for
+ * events no per-request callback claimed). Each optional; called from Client::pump().
  */
 struct GameEventHandlers {
   /** The conversation moved to another state. */
@@ -1496,6 +1519,11 @@ struct GameEventHandlers {
   std::function<void(const MachinesUnlocked&)> on_machines_unlocked;
   /** The session ended. */
   std::function<void(const SessionEnded&)> on_session_ended;
+  /**
+   * The player token in use expires soon: get a new one from your backend and pass it to
+   * Client::set_api_key() (once per token; never for an API key).
+   */
+  std::function<void(const CredentialExpiring&)> on_credential_expiring;
   /** Any other event of a request issued without callbacks (e.g. its Response). */
   std::function<void(const Event&)> on_unclaimed_event;
 };
@@ -1648,6 +1676,23 @@ class Client {
       handle_ = nullptr;
     }
     dispatch_.reset();
+  }
+
+  /**
+   * Replaces the credential sent as `X-API-Key` (foil_client_set_api_key): typically a fresh
+   * player token after EventKind::CredentialExpiring, or an API key. Requests started
+   * afterwards use it; the new token's expiry is watched instead of the old one's. Fails
+   * (changing nothing) with Status::EmptyArgument, Status::InvalidArgument (a character not
+   * allowed in a header, or a NUL), ... or Status::InvalidHandle.
+   */
+  Result<void> set_api_key(std::string_view api_key) {
+    if (!handle_) return dead();
+    if (auto nul = detail::reject_nul({api_key})) return *nul;
+    const std::string key(api_key);
+    if (foil_client_set_api_key(handle_, key.c_str()) != FOIL_STATUS_OK) {
+      return detail::last_error();
+    }
+    return {};
   }
 
   // --- requests (results as events) -----------------------------------------------------------
@@ -1810,7 +1855,7 @@ class Client {
 
   // --- events: callbacks ----------------------------------------------------------------------
 
-  /** Sets the client-wide game-event handlers (replacing earlier ones). */
+  /** Sets the client-wide handlers (game events, credential expiry), replacing earlier ones. */
   void set_handlers(GameEventHandlers handlers) {
     if (!dispatch_) return;
     auto shared = std::make_shared<const GameEventHandlers>(std::move(handlers));
@@ -1871,6 +1916,9 @@ class Client {
         break;
       case EventKind::SessionEnded:
         detail::call_game_handler(handlers->on_session_ended, event);
+        break;
+      case EventKind::CredentialExpiring:
+        detail::call_game_handler(handlers->on_credential_expiring, event);
         break;
       default:
         if (handlers->on_unclaimed_event) handlers->on_unclaimed_event(event);

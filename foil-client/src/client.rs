@@ -1,7 +1,7 @@
 //! The HTTP client.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use eventsource_stream::{EventStreamError, Eventsource};
@@ -11,11 +11,11 @@ use foil_types::wire::{
     ValidateLlmKeyRequest, ValidateLlmKeyResult,
 };
 use futures_util::{Stream, StreamExt};
-use reqwest::header::{HeaderMap, ACCEPT, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 
-use crate::config::ClientConfig;
+use crate::config::{api_key_header, ClientConfig};
 use crate::error::ClientError;
 use crate::validate;
 
@@ -52,6 +52,10 @@ pub enum StreamEvent {
 /// (`2^attempt × 0.5 × (0.5 + rand × 0.5)` s) otherwise. Streams are never retried.
 ///
 /// Dropping a returned future (or stream) cancels the request.
+///
+/// The credential (`X-API-Key`: an API key or a player token) can be replaced at any time
+/// with [`Client::set_api_key`]; each request (and each retry) sends the one current when it
+/// starts.
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -59,11 +63,39 @@ pub struct Client {
 
 #[derive(Debug)]
 struct Inner {
+    /// As given to [`Client::new`]; its `api_key` is outdated after a `set_api_key`.
     config: ClientConfig,
     base: Url,
     http: reqwest::Client,
+    /// The current credential.
+    api_key: RwLock<Credential>,
     personas: Mutex<Option<(Instant, Vec<Persona>)>>,
 }
+
+/// The credential sent as `X-API-Key`: its text (trimmed) and its header value (marked
+/// sensitive). Its `Debug` shows neither.
+struct Credential {
+    text: String,
+    header: HeaderValue,
+}
+
+impl Credential {
+    fn new(api_key: &str) -> Result<Credential, ClientError> {
+        Ok(Credential {
+            text: api_key.trim().to_string(),
+            header: api_key_header(api_key)?,
+        })
+    }
+}
+
+// Keys and tokens never reach logs.
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 type SseStream = Pin<
     Box<
@@ -86,6 +118,7 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
         let base = config.validated_base_url()?;
         let base = Url::parse(&base).expect("validated above");
+        let api_key = Credential::new(&config.api_key)?;
         let http = reqwest::Client::builder()
             .default_headers(config.default_headers()?)
             .user_agent(concat!("foil-client/", env!("CARGO_PKG_VERSION")))
@@ -98,14 +131,39 @@ impl Client {
                 config,
                 base,
                 http,
+                api_key: RwLock::new(api_key),
                 personas: Mutex::new(None),
             }),
         })
     }
 
-    /// The configuration the client was built with.
-    pub fn config(&self) -> &ClientConfig {
-        &self.inner.config
+    /// The configuration the client was built with, with the API key currently in use (the
+    /// last one given to [`Client::set_api_key`], trimmed).
+    pub fn config(&self) -> ClientConfig {
+        ClientConfig {
+            api_key: read(&self.inner.api_key).text.clone(),
+            ..self.inner.config.clone()
+        }
+    }
+
+    /// Replaces the credential sent as `X-API-Key` (an API key, or a fresh player token from
+    /// the game's backend) for every request started from now on, by this client and its
+    /// clones; requests already sent keep the old one. Checked like the key given to
+    /// [`Client::new`]: blank, or characters not allowed in a header, fail with
+    /// [`ClientError::InvalidArgument`] and change nothing. A different key empties the
+    /// persona cache (another key or token may reach other personas).
+    pub fn set_api_key(&self, api_key: &str) -> Result<(), ClientError> {
+        let credential = Credential::new(api_key)?;
+        let changed = {
+            let mut current = write(&self.inner.api_key);
+            let changed = current.text != credential.text;
+            *current = credential;
+            changed
+        };
+        if changed {
+            self.invalidate_persona_cache();
+        }
+        Ok(())
     }
 
     /// `GET /api/v1/sdk/personas`: the published personas the API key reaches. Answered from
@@ -345,8 +403,13 @@ impl Client {
         url
     }
 
+    /// A request with the current credential.
     fn request(&self, method: Method, url: Url) -> RequestBuilder {
-        self.inner.http.request(method, url)
+        let api_key = read(&self.inner.api_key).header.clone();
+        self.inner
+            .http
+            .request(method, url)
+            .header(X_API_KEY, api_key)
     }
 
     /// Sends with retries and decodes a JSON body.
@@ -556,6 +619,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+// The credential is replaced whole; a panic elsewhere cannot leave it half-written.
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -599,6 +671,51 @@ mod tests {
         let e = http_error(502, &HeaderMap::new(), b"<html>bad gateway</html>");
         assert_eq!(e.message(), "Bad Gateway");
         assert_eq!(e.code(), "http_error");
+    }
+
+    #[test]
+    fn the_credential_is_replaceable_and_never_shown() {
+        let client = Client::new(ClientConfig::new(" pk_live_secret0000 ")).unwrap();
+        assert_eq!(client.config().api_key, "pk_live_secret0000");
+        let header = |c: &Client| {
+            let request = c
+                .request(Method::GET, c.url(&["personas"]))
+                .build()
+                .unwrap();
+            let value = request.headers().get("x-api-key").unwrap().clone();
+            assert!(value.is_sensitive());
+            value.to_str().unwrap().to_string()
+        };
+        assert_eq!(header(&client), "pk_live_secret0000");
+        let clone = client.clone();
+        client.set_api_key("pt_token.secret1111.sig\n").unwrap();
+        assert_eq!(header(&clone), "pt_token.secret1111.sig", "clones share it");
+        assert_eq!(clone.config().api_key, "pt_token.secret1111.sig");
+        // Refused keys change nothing.
+        for bad in ["", "  ", "a\r\nb"] {
+            let err = client.set_api_key(bad).unwrap_err();
+            assert!(
+                matches!(&err, ClientError::InvalidArgument(e) if e.argument == "api_key"),
+                "{err:?}"
+            );
+        }
+        assert_eq!(header(&client), "pt_token.secret1111.sig");
+        let text = format!("{client:?}");
+        for secret in ["secret0000", "secret1111"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+
+    #[test]
+    fn a_new_key_empties_the_persona_cache() {
+        let client = Client::new(ClientConfig::new("k1")).unwrap();
+        let cached = || lock(&client.inner.personas).is_some();
+        *lock(&client.inner.personas) = Some((Instant::now(), Vec::new()));
+        client.set_api_key(" k1 ").unwrap();
+        assert!(cached(), "the same key keeps the cache");
+        client.set_api_key("k2").unwrap();
+        assert!(!cached(), "another key empties it");
     }
 
     #[test]

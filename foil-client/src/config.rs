@@ -87,7 +87,9 @@ pub struct ClientConfig {
     /// The server, `http://` or `https://` (default [`DEFAULT_BASE_URL`]). A trailing slash
     /// is ignored.
     pub base_url: String,
-    /// The game's API key (`pk_live_...`), sent as `X-API-Key`. Required.
+    /// The game's API key (`pk_live_...`) or a player token (`pt_...`) minted by the game's
+    /// backend, sent as `X-API-Key`. Required; replaceable later with
+    /// [`Client::set_api_key`](crate::Client::set_api_key).
     pub api_key: String,
     /// Optional `X-LLM-*` headers.
     pub llm: LlmHeaders,
@@ -139,7 +141,8 @@ impl ClientConfig {
         Ok(base.to_string())
     }
 
-    /// The headers sent with every request.
+    /// The headers sent with every request, except `X-API-Key` (see [`api_key_header`]),
+    /// which may change during the client's life.
     pub(crate) fn default_headers(&self) -> Result<HeaderMap, ClientError> {
         let mut headers = HeaderMap::new();
         let mut put = |name: &'static str, value: &str, secret: bool| {
@@ -150,7 +153,6 @@ impl ClientConfig {
             headers.insert(HeaderName::from_static(name), value);
             Ok::<(), ClientError>(())
         };
-        put("x-api-key", &self.api_key, true)?;
         for (name, value, secret) in self.llm.entries() {
             if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
                 put(name, v, secret)?;
@@ -158,6 +160,20 @@ impl ClientConfig {
         }
         Ok(headers)
     }
+}
+
+/// The `X-API-Key` value of `api_key` (an API key or a player token), marked sensitive so that
+/// it never shows in logs: refused when blank or not allowed in a header.
+pub(crate) fn api_key_header(api_key: &str) -> Result<HeaderValue, ClientError> {
+    let api_key = api_key.trim();
+    if api_key.is_empty() {
+        return Err(ArgumentError::empty("api_key").into());
+    }
+    let mut value = HeaderValue::from_str(api_key).map_err(|_| {
+        ArgumentError::invalid("api_key", "contains characters not allowed in a header")
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 impl Default for ClientConfig {
@@ -200,6 +216,7 @@ impl std::fmt::Debug for ClientConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ArgumentProblem;
 
     #[test]
     fn debug_redacts_every_key() {
@@ -243,5 +260,34 @@ mod tests {
             ..ClientConfig::new("k")
         };
         assert!(bad_header.default_headers().is_err());
+    }
+
+    #[test]
+    fn api_key_headers() {
+        let value = api_key_header(" pt_a.b.c \n").unwrap();
+        assert_eq!(value.to_str().unwrap(), "pt_a.b.c");
+        assert!(value.is_sensitive());
+        assert_eq!(format!("{value:?}"), "Sensitive");
+        for (bad, problem) in [
+            ("", ArgumentProblem::Empty),
+            (" \t", ArgumentProblem::Empty),
+            (
+                "pk\r\nX-Injected: 1",
+                ArgumentProblem::Invalid("contains characters not allowed in a header".into()),
+            ),
+            (
+                "pk_live_\0",
+                ArgumentProblem::Invalid("contains characters not allowed in a header".into()),
+            ),
+        ] {
+            assert_eq!(
+                api_key_header(bad),
+                Err(ClientError::InvalidArgument(ArgumentError {
+                    argument: "api_key",
+                    problem
+                })),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -10,7 +10,9 @@
 //!   [`Client::send_message_stream`], [`Client::get_session`], [`Client::get_history`],
 //!   [`Client::reset`], [`Client::validate_llm_key`].
 //! * [`ClientConfig`] / [`LlmHeaders`] — base URL, API key, the caller's LLM settings,
-//!   timeouts, retries, cache lifetime.
+//!   timeouts, retries, cache lifetime. The key may be a player token (`pt_...`) minted by
+//!   the game's backend; [`Client::set_api_key`] replaces it while the client lives, and
+//!   [`credential_expiry`] / [`credential_refresh_time`] tell when to get a new one.
 //! * [`ClientError`] — argument, HTTP, transport, timeout, decode and cancellation errors,
 //!   with the server's `error.code` and `Retry-After`.
 //! * [`SessionTracker`] / [`GameEvent`] — state changes, score changes, completed machines,
@@ -51,6 +53,7 @@
 
 mod client;
 mod config;
+mod credential;
 mod error;
 mod events;
 pub mod validate;
@@ -59,6 +62,10 @@ pub use client::{Client, StreamEvent, MAX_RETRY_AFTER_SECS};
 pub use config::{
     ClientConfig, LlmHeaders, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_PERSONA_CACHE_TTL,
     DEFAULT_STREAM_TIMEOUT, DEFAULT_TIMEOUT,
+};
+pub use credential::{
+    credential_expiry, credential_refresh_time, is_player_token, MAX_REFRESH_MARGIN,
+    PLAYER_TOKEN_PREFIX,
 };
 pub use error::{ArgumentError, ArgumentProblem, ClientError, ErrorPayload};
 pub use events::{GameEvent, SessionTracker};

@@ -682,3 +682,68 @@ async fn dropping_a_stream_cancels_it() {
     let history = client.get_history(&persona, "dropper", None).await.unwrap();
     assert_eq!(history.messages.len(), 1, "{:?}", history.messages);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn player_tokens_stand_in_for_the_key_and_are_replaceable() {
+    let server = TestServer::start();
+    let persona = server.persona_id("Grumpy Barista");
+    let player = "rust-token-player";
+    let (token, expires_at) = server.player_token(player, 3600);
+    let expiry = foil_client::credential_expiry(&token).expect("a token's expiry");
+    assert_eq!(
+        expiry
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+        expires_at
+    );
+    let refresh = foil_client::credential_refresh_time(&token).unwrap();
+    assert_eq!(
+        expiry.duration_since(refresh).unwrap(),
+        Duration::from_secs(60),
+        "an hour-long token is refreshed a minute early"
+    );
+    assert_eq!(foil_client::credential_expiry(&server.api_key), None);
+
+    // A token that has expired: the server says so; a fresh one set on the same client works.
+    let (expired, _) = server.short_player_token(player, Duration::from_secs(1));
+    let client = Client::new(ClientConfig {
+        max_retries: 0,
+        ..ClientConfig::new(&expired).with_base_url(&server.base_url)
+    })
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let err = client.list_personas().await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(401), "player_token_expired"),
+        "{err:?}"
+    );
+    client.set_api_key(&token).unwrap();
+    assert_eq!(client.config().api_key, token);
+    let personas = client.list_personas().await.unwrap();
+    assert!(personas.iter().any(|p| p.id.to_string() == persona));
+    let init = client
+        .init_session(&persona, player, "Ada", "female", None)
+        .await
+        .unwrap();
+    assert!(!init.message.is_empty());
+    // The token acts for its player only.
+    let err = client
+        .init_session(&persona, "someone-else", "Bo", "male", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(403), "player_token_scope"),
+        "{err:?}"
+    );
+    // Streams send the current credential too; and back to the API key.
+    client.set_api_key(&server.api_key).unwrap();
+    let items = collect_stream(&client, &persona, "someone-else", "Hello").await;
+    assert_eq!(
+        items[0].as_ref().unwrap_err().status(),
+        Some(404),
+        "no session of that player yet, but the key was accepted: {items:?}"
+    );
+}

@@ -10,6 +10,11 @@
  * refused ones, so the caller can check that nothing refused reached the network.
  * FREE_BOUND_MS: how long foil_client_free() may take with requests in flight.
  *
+ * Player tokens of the server's account (for test_credentials), in the environment:
+ * FOIL_TEST_TOKEN_PLAYER (the player they act for), FOIL_TEST_SHORT_TOKEN (a token that
+ * expires a few seconds after the program starts, at FOIL_TEST_SHORT_EXPIRES, unix seconds)
+ * and FOIL_TEST_FRESH_TOKEN (one that lasts an hour, as the game's backend would mint).
+ *
  * Prints every failed check and exits 1 if there was one (2 on bad usage). Frees every
  * handle and event, so a leak checker sees nothing of ours. Built by
  * foil-ffi-tests/tests/c_abi.rs with -std=c11 -Wall -Wextra -Werror -pedantic.
@@ -602,6 +607,129 @@ static void test_bad_arguments(const char *trap_url, const char *api_key)
     foil_client_free(client);
 }
 
+/* How many FOIL_EVENT_CREDENTIAL_EXPIRING events `list` holds; each must be a client event
+ * (request 0, no HTTP status) whose payload names `expires_at`. */
+static int credential_events(const struct events *list, long expires_at)
+{
+    int n = 0;
+    for (size_t i = 0; i < list->len; i++) {
+        const struct owned *e = &list->items[i];
+        if (e->kind != FOIL_EVENT_CREDENTIAL_EXPIRING) {
+            continue;
+        }
+        n++;
+        CHECK(e->id == 0 && e->status == 0, e->payload);
+        CHECK(json_long(e->payload, "expires_at", -1) == expires_at, e->payload);
+    }
+    return n;
+}
+
+/* Player tokens: foil_client_set_api_key's argument checks; FOIL_EVENT_CREDENTIAL_EXPIRING
+ * before a short-lived token expires (and never for an API key, nor for a token replaced in
+ * time); after it, the server refuses the old token and takes the fresh one set in its place. */
+static void test_credentials(const char *base_url, const char *api_key, const char *persona)
+{
+    const char *player = getenv("FOIL_TEST_TOKEN_PLAYER");
+    const char *short_token = getenv("FOIL_TEST_SHORT_TOKEN");
+    const char *short_expires = getenv("FOIL_TEST_SHORT_EXPIRES");
+    const char *fresh_token = getenv("FOIL_TEST_FRESH_TOKEN");
+    if (!CHECK(player != NULL && short_token != NULL && short_expires != NULL &&
+                   fresh_token != NULL,
+               "the FOIL_TEST_* token variables are set")) {
+        return;
+    }
+    long expires_at = strtol(short_expires, NULL, 10);
+
+    /* Refused arguments: the statuses of every other call; the credential stays. */
+    FoilClient *client = new_client(base_url, short_token, NULL, NULL);
+    CHECK(foil_client_set_api_key(NULL, fresh_token) == FOIL_STATUS_NULL_ARGUMENT,
+          "set_api_key: client NULL");
+    CHECK(foil_last_status(NULL) == FOIL_STATUS_NULL_ARGUMENT, "thread record: NULL_ARGUMENT");
+    CHECK(foil_client_set_api_key(client, NULL) == FOIL_STATUS_NULL_ARGUMENT, "api_key NULL");
+    CHECK(foil_client_set_api_key(client, "") == FOIL_STATUS_EMPTY_ARGUMENT, "api_key empty");
+    CHECK(foil_client_set_api_key(client, " \t ") == FOIL_STATUS_EMPTY_ARGUMENT, "api_key blank");
+    CHECK(foil_client_set_api_key(client, "pt_\xff\xfe") == FOIL_STATUS_INVALID_UTF8,
+          "api_key not UTF-8");
+    CHECK(foil_client_set_api_key(client, "pt_a\r\nX-Injected: 1") ==
+              FOIL_STATUS_INVALID_ARGUMENT,
+          "api_key with a line break");
+    CHECK(foil_last_status(client) == FOIL_STATUS_INVALID_ARGUMENT, "client record");
+    char *message = last_error(client);
+    CHECK(strstr(message, "api_key") != NULL, message);
+    free(message);
+
+    /* Alongside: a client on an API key (never an event), and one whose short token is
+     * replaced at once by the long one (no event, unless it was due already at creation). */
+    FoilClient *keyed = new_client(base_url, api_key, NULL, NULL);
+    FoilClient *replaced = new_client(base_url, short_token, NULL, NULL);
+    struct events replaced_seen = {0};
+    drain(replaced, &replaced_seen);
+    int due_at_creation = credential_events(&replaced_seen, expires_at);
+    CHECK(foil_client_set_api_key(replaced, fresh_token) == FOIL_STATUS_OK, "replaced at once");
+
+    /* The event arrives (polled as in a frame loop), shortly before the token expires. */
+    struct events seen = {0};
+    int64_t deadline = now_ms() + 60000;
+    while (credential_events(&seen, expires_at) == 0 && now_ms() < deadline) {
+        drain(client, &seen);
+        sleep_ms(5);
+    }
+    CHECK(credential_events(&seen, expires_at) == 1, "CREDENTIAL_EXPIRING arrived, once");
+    long now = (long)time(NULL);
+    char detail[96];
+    snprintf(detail, sizeof detail, "at %ld for a token expiring at %ld", now, expires_at);
+    CHECK(now >= expires_at - 2 && now <= expires_at, detail);
+    events_free(&seen);
+
+    /* Past its expiry the server refuses the old token... */
+    while ((long)time(NULL) <= expires_at) {
+        sleep_ms(20);
+    }
+    struct owned e = wait_for(client, foil_list_machines(client, persona, player));
+    CHECK(e.kind == FOIL_EVENT_ERROR && e.status == 401, e.payload);
+    CHECK(json_is(e.payload, "code", "player_token_expired"), e.payload);
+    free(e.payload);
+
+    /* ...and the fresh one works for the next requests, for its own player only. */
+    CHECK(foil_client_set_api_key(client, fresh_token) == FOIL_STATUS_OK, "set the fresh token");
+    e = wait_for(client, foil_init_session(client, persona, player, "Ada", "female", NULL));
+    CHECK(e.kind == FOIL_EVENT_RESPONSE && e.status == 200, e.payload);
+    CHECK(json_is(e.payload, "user_session_id", player), e.payload);
+    free(e.payload);
+    e = wait_for(client, foil_list_machines(client, persona, "c-abi-someone-else"));
+    CHECK(e.kind == FOIL_EVENT_ERROR && e.status == 403, e.payload);
+    CHECK(json_is(e.payload, "code", "player_token_scope"), e.payload);
+    free(e.payload);
+    drain(client, &seen);
+    CHECK(credential_events(&seen, expires_at) == 0, "none for the hour-long token");
+    events_free(&seen);
+
+    /* A token whose refresh moment has passed: the event is queued before the call returns. */
+    CHECK(foil_client_set_api_key(client, short_token) == FOIL_STATUS_OK, "the expired token");
+    drain(client, &seen);
+    CHECK(seen.len == 1 && credential_events(&seen, expires_at) == 1, "queued at once");
+    events_free(&seen);
+
+    /* Neither the API key's client nor the replaced one got an event meanwhile. */
+    drain(keyed, &seen);
+    CHECK(credential_events(&seen, expires_at) == 0, "never for an API key");
+    events_free(&seen);
+    drain(replaced, &replaced_seen);
+    CHECK(credential_events(&replaced_seen, expires_at) == due_at_creation,
+          "a replaced token's event never comes");
+    events_free(&replaced_seen);
+
+    /* A pending timer does not hold up freeing. */
+    FoilClient *pending = new_client(base_url, fresh_token, NULL, NULL);
+    int64_t started = now_ms();
+    foil_client_free(pending);
+    foil_client_free(replaced);
+    foil_client_free(keyed);
+    foil_client_free(client);
+    snprintf(detail, sizeof detail, "freeing took %lld ms", (long long)(now_ms() - started));
+    CHECK(now_ms() - started < 5000, detail);
+}
+
 /* A wrong API key: the request is sent and finishes with a 401 ERROR event. */
 static void test_bad_key(const char *base_url, const char *persona)
 {
@@ -989,6 +1117,7 @@ int main(int argc, char **argv)
     RUN(test_version());
     RUN(test_bad_arguments(trap_url, api_key));
     RUN(test_bad_key(base_url, persona));
+    RUN(test_credentials(base_url, api_key, persona));
     RUN(test_conversation(base_url, api_key, persona, outcome, argv + 8, argc - 8));
     RUN(test_cancel(base_url, api_key, persona, slow_model));
     RUN(test_free_in_flight(base_url, api_key, persona, slow_model, bound_ms));

@@ -5,6 +5,9 @@
 //
 // BASE_URL/API_KEY: the test server; PERSONA_ID/MACHINE_KEY: the persona and scenario of a
 // playthrough whose LINEs reach OUTCOME; SILENT_URL: a listener that never answers.
+// Player tokens, in the environment: FOIL_TEST_TOKEN_PLAYER (whom they act for),
+// FOIL_TEST_SHORT_TOKEN (expires seconds after the start, at FOIL_TEST_SHORT_EXPIRES) and
+// FOIL_TEST_FRESH_TOKEN (lasts an hour).
 //
 // Each case prints `ok NAME` or `FAIL NAME: why`; the exit status is the number of failures.
 // The Rust side checks that every CASE(...) declared here reported `ok`.
@@ -482,6 +485,51 @@ CASE(requests_without_callbacks_reach_the_unclaimed_handler) {
   EXPECT(kinds.size() == 1 && kinds[0] == foil::EventKind::Response, "");
 }
 
+CASE(an_expiring_token_is_reported_and_replaced) {
+  const char* player = std::getenv("FOIL_TEST_TOKEN_PLAYER");
+  const char* short_token = std::getenv("FOIL_TEST_SHORT_TOKEN");
+  const char* short_expires = std::getenv("FOIL_TEST_SHORT_EXPIRES");
+  const char* fresh_token = std::getenv("FOIL_TEST_FRESH_TOKEN");
+  EXPECT(player && short_token && short_expires && fresh_token, "FOIL_TEST_* variables");
+  EXPECT(std::string(foil::to_string(foil::EventKind::CredentialExpiring)) ==
+             "credential_expiring",
+         "");
+  EXPECT(!foil::is_game_event(foil::EventKind::CredentialExpiring), "");
+  auto parsed = foil::parse<foil::CredentialExpiring>(R"({"expires_at":1796572800})");
+  EXPECT(parsed.ok() && parsed->expires_at == 1796572800, "");
+
+  foil::Client client = make_client(args.base_url, short_token);
+  std::vector<std::int64_t> expiring;
+  std::thread::id handler_thread;
+  foil::GameEventHandlers handlers;
+  handlers.on_credential_expiring = [&](const foil::CredentialExpiring& e) {
+    expiring.push_back(e.expires_at);
+    handler_thread = std::this_thread::get_id();
+  };
+  client.set_handlers(handlers);
+  EXPECT(pump_until(client, [&] { return !expiring.empty(); }, 30s), "no CredentialExpiring");
+  EXPECT(expiring.size() == 1 && expiring[0] == std::atoll(short_expires), expiring.size());
+  EXPECT(handler_thread == std::this_thread::get_id(), "handlers run on the pumping thread");
+
+  // Refused keys change nothing; the fresh token is used from the next request on.
+  EXPECT(client.set_api_key("  ").error().status == foil::Status::EmptyArgument, "");
+  EXPECT(client.set_api_key(std::string("pt_a\0b", 5)).error().status ==
+             foil::Status::InvalidArgument,
+         "an embedded NUL");
+  EXPECT(client.set_api_key("pt_a\nb").error().status == foil::Status::InvalidArgument, "");
+  auto set = client.set_api_key(fresh_token);
+  EXPECT(set.ok(), set.error().describe());
+  auto session = client.wait_for<foil::SessionInit>(
+      client.init_session(args.persona_id, player, "Ada", "female"), 10s);
+  EXPECT(session.ok(), session.error().describe());
+  EXPECT(session->user_session_id == player, session->user_session_id);
+  client.pump();
+  EXPECT(expiring.size() == 1, "once per token; none for the hour-long one");
+
+  foil::Client empty;
+  EXPECT(empty.set_api_key("pk_live_x").error().status == foil::Status::InvalidHandle, "");
+}
+
 #if FOIL_HPP_EXCEPTIONS
 CASE(value_or_throw_throws_foil_exception) {
   foil::ClientConfig config;
@@ -546,6 +594,7 @@ int main(int argc, char** argv) {
       ENTRY(callbacks_run_on_the_pumping_thread),
       ENTRY(a_whole_conversation_with_callbacks),
       ENTRY(requests_without_callbacks_reach_the_unclaimed_handler),
+      ENTRY(an_expiring_token_is_reported_and_replaced),
 #if FOIL_HPP_EXCEPTIONS
       ENTRY(value_or_throw_throws_foil_exception),
 #else

@@ -3,6 +3,8 @@
 //! compiler (`cc -std=c11 -Wall -Wextra -Werror -pedantic`) against `include/foil.h` and the
 //! freshly built `libfoil.so`, run against a real `foil-server` on loopback, and run again
 //! under valgrind, which must find no definite or indirect leak and no invalid access.
+//! abi_test also plays the player-token flow: a short-lived token's CREDENTIAL_EXPIRING, then
+//! foil_client_set_api_key with a fresh token from the API's mint route.
 //!
 //! valgrind is optional locally (the valgrind part is skipped with a printed reason) and
 //! mandatory when `FOIL_TEST_REQUIRE_SERVICES=1` (CI).
@@ -343,11 +345,13 @@ fn example_chat_plays_to_an_outcome_and_exits_on_eof() {
 }
 
 /// Runs abi_test (natively or under valgrind) against `server`, with a fresh trap server that
-/// must see exactly the one valid request abi_test sends it.
+/// must see exactly the one valid request abi_test sends it, and player tokens for its
+/// credential test: one that expires `token_lifetime` from now, and an hour-long one.
 fn run_abi_test(
     mut command: Command,
     server: &TestServer,
     free_bound_ms: u32,
+    token_lifetime: Duration,
     limit: Duration,
 ) -> Output {
     let persona = server.persona_id("Grumpy Barista");
@@ -357,7 +361,14 @@ fn run_abi_test(
         .find(|p| p.messages.len() >= 2)
         .expect("a playthrough of several messages");
     let trap = ScriptedServer::start(vec![Answer::json(200, "[]")]);
+    let player = "c-abi-token-player";
+    let (fresh, _) = server.player_token(player, 3600);
+    let (short, expires_at) = server.short_player_token(player, token_lifetime);
     command
+        .env("FOIL_TEST_TOKEN_PLAYER", player)
+        .env("FOIL_TEST_SHORT_TOKEN", &short)
+        .env("FOIL_TEST_SHORT_EXPIRES", expires_at.to_string())
+        .env("FOIL_TEST_FRESH_TOKEN", &fresh)
         .arg(&server.base_url)
         .arg(&server.api_key)
         .arg(&persona)
@@ -393,7 +404,13 @@ fn abi_test_passes_natively_and_under_valgrind() {
             .with_default_reply(Reply::chunked(pieces)),
     ));
 
-    let output = run_abi_test(linked_program(&program), &server, 4_000, RUN_LIMIT);
+    let output = run_abi_test(
+        linked_program(&program),
+        &server,
+        4_000,
+        Duration::from_secs(4),
+        RUN_LIMIT,
+    );
     let stdout = stdout_of(&output);
     assert!(
         output.status.success(),
@@ -417,6 +434,14 @@ fn abi_test_passes_natively_and_under_valgrind() {
     let Some(command) = under_valgrind(&program) else {
         return;
     };
-    let output = run_abi_test(command, &server, 20_000, VALGRIND_LIMIT);
+    // Starting under valgrind takes seconds: the token lasts longer, so that its event still
+    // comes from a timer rather than at creation.
+    let output = run_abi_test(
+        command,
+        &server,
+        20_000,
+        Duration::from_secs(8),
+        VALGRIND_LIMIT,
+    );
     assert_valgrind_clean(&output, "abi_test");
 }

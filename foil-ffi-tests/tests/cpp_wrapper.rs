@@ -213,8 +213,15 @@ fn run_wrapper_tests(extra: &[&str], env: &[(&str, &str)]) {
     let server = TestServer::start();
     let silent = SilentServer::start();
     let play = playthrough(&server, "ACCEPT");
+    let player = "cpp-token-player";
+    let (fresh, _) = server.player_token(player, 3600);
+    let (short, expires_at) = server.short_player_token(player, Duration::from_secs(3));
     let mut command = linked_program(&program);
     command
+        .env("FOIL_TEST_TOKEN_PLAYER", player)
+        .env("FOIL_TEST_SHORT_TOKEN", &short)
+        .env("FOIL_TEST_SHORT_EXPIRES", expires_at.to_string())
+        .env("FOIL_TEST_FRESH_TOKEN", &fresh)
         .arg(&server.base_url)
         .arg(&server.api_key)
         .arg(server.persona_id(PERSONA))

@@ -32,6 +32,9 @@ use std::time::{Duration, Instant};
 
 use native::{libfoil_dir, require_tool, run_ok, scratch_dir, workspace_root, TestServer};
 
+/// The player of the player tokens handed to the C# tests.
+const TOKEN_PLAYER: &str = "mono-token-player";
+
 /// How long the C# test program may run before it is killed.
 const MONO_TIME_LIMIT: Duration = Duration::from_secs(150);
 
@@ -143,6 +146,11 @@ fn run_csharp_tests(mono: &Path, exe: &Path, source: &Path, server: &TestServer)
         .env("FOIL_PERSONA_ID", server.persona_id("Grumpy Barista"))
         .env("FOIL_UNLOCK_PERSONA_ID", server.persona_id("Corwin"))
         .env("FOIL_EXAMPLES_DIR", &server.examples)
+        .env("FOIL_TEST_TOKEN_PLAYER", TOKEN_PLAYER)
+        .env(
+            "FOIL_TEST_FRESH_TOKEN",
+            server.player_token(TOKEN_PLAYER, 3600).0,
+        )
         .env("FOIL_TEST_FILTER", &filter);
     let started = Instant::now();
     let (code, stdout, stderr) = run_with_limit(command, MONO_TIME_LIMIT);

@@ -11,13 +11,16 @@ use std::os::raw::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::{JoinHandle, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use foil_client::wire::{ChatHistory, ChatResponse, ResetResult, SessionInit, SessionStatus};
-use foil_client::{Client, ClientError, GameEvent, SessionTracker};
+use foil_client::{
+    credential_expiry, credential_refresh_time, Client, ClientError, GameEvent, SessionTracker,
+};
 use futures_util::FutureExt;
 use tokio::task::AbortHandle;
 
+use crate::args::client_failure;
 use crate::boundary::{Failure, LastError};
 use crate::types::{FoilClient, FoilEvent, FoilEventCallback, FoilEventKind, FoilStatus};
 
@@ -97,6 +100,11 @@ struct State {
     tracker: SessionTracker,
     callback: Option<Callback>,
     dispatcher: Option<(ThreadId, JoinHandle<()>)>,
+    /// Counts the credentials set: a timer of an earlier one that fires late queues nothing.
+    credential_generation: u64,
+    /// When the current credential's CREDENTIAL_EXPIRING is due (`None`: an API key, or the
+    /// event is queued already).
+    credential_timer: Option<AbortHandle>,
     closed: bool,
 }
 
@@ -196,6 +204,29 @@ impl Shared {
         drop(state);
         self.changed.notify_all();
     }
+
+    /// The timer of credential number `generation` went off: its CREDENTIAL_EXPIRING is
+    /// queued, unless another credential replaced it meanwhile or the client was freed.
+    fn credential_expiring(&self, generation: u64, expires_at: u64) {
+        let mut state = self.lock();
+        if state.closed || state.credential_generation != generation {
+            return;
+        }
+        state.credential_timer = None;
+        state.queue.push_back(credential_event(expires_at));
+        drop(state);
+        self.changed.notify_all();
+    }
+}
+
+/// CREDENTIAL_EXPIRING: a client event, of no request.
+fn credential_event(expires_at: u64) -> QueuedEvent {
+    QueuedEvent::new(
+        0,
+        FoilEventKind::CREDENTIAL_EXPIRING,
+        0,
+        format!(r#"{{"expires_at":{expires_at}}}"#),
+    )
 }
 
 fn error_event(id: u64, error: &ClientError) -> QueuedEvent {
@@ -222,7 +253,8 @@ pub(crate) struct ClientInner {
 }
 
 impl ClientInner {
-    /// Builds the runtime (2 worker threads named `foil-worker`) and registers the client.
+    /// Builds the runtime (2 worker threads named `foil-worker`), starts watching the
+    /// credential's expiry and registers the client.
     pub fn create(client: Client) -> Result<*mut FoilClient, Failure> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -247,6 +279,8 @@ impl ClientInner {
                     tracker: SessionTracker::new(),
                     callback: None,
                     dispatcher: None,
+                    credential_generation: 0,
+                    credential_timer: None,
                     closed: false,
                 }),
                 changed: Condvar::new(),
@@ -254,6 +288,8 @@ impl ClientInner {
             next_request: AtomicU64::new(1),
             last_error: Mutex::new(LastError::new()),
         });
+        let api_key = inner.client.config().api_key;
+        inner.watch_credential(&mut inner.shared.lock(), &api_key);
         let key = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed) as usize;
         CLIENTS
             .write()
@@ -311,6 +347,9 @@ impl ClientInner {
             }
             state.queue.clear();
             state.callback = None;
+            if let Some(timer) = state.credential_timer.take() {
+                timer.abort();
+            }
             state.dispatcher.take()
         };
         self.shared.changed.notify_all();
@@ -334,6 +373,54 @@ impl ClientInner {
             } else {
                 runtime.shutdown_timeout(SHUTDOWN_TIMEOUT);
             }
+        }
+    }
+
+    /// Replaces the credential (see `Client::set_api_key`) and watches the new one's expiry
+    /// instead of the old one's, under the state lock so that concurrent calls cannot leave
+    /// one credential in use and another watched. On failure nothing changes.
+    pub fn set_api_key(&self, api_key: &str) -> Result<(), Failure> {
+        let mut state = self.shared.lock();
+        if state.closed {
+            return Err(invalid_handle());
+        }
+        self.client.set_api_key(api_key).map_err(client_failure)?;
+        self.watch_credential(&mut state, api_key);
+        drop(state);
+        self.shared.changed.notify_all();
+        Ok(())
+    }
+
+    /// Schedules CREDENTIAL_EXPIRING for `credential` at its refresh time (see
+    /// `foil_client::credential_refresh_time`) — queued right away when that has passed — and
+    /// drops the pending one of the previous credential. Nothing for an API key (no expiry).
+    fn watch_credential(&self, state: &mut State, credential: &str) {
+        state.credential_generation += 1;
+        if let Some(timer) = state.credential_timer.take() {
+            timer.abort();
+        }
+        let (Some(expires_at), Some(refresh_at)) = (
+            credential_expiry(credential),
+            credential_refresh_time(credential),
+        ) else {
+            return;
+        };
+        let expires_at = expires_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        match refresh_at.duration_since(SystemTime::now()) {
+            Ok(delay) if !delay.is_zero() => {
+                let generation = state.credential_generation;
+                let shared = self.shared.clone();
+                let timer = self.handle.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    shared.credential_expiring(generation, expires_at);
+                });
+                state.credential_timer = Some(timer.abort_handle());
+            }
+            // Due already: queued before the call returns, so the caller sees it on its next
+            // poll.
+            _ => state.queue.push_back(credential_event(expires_at)),
         }
     }
 

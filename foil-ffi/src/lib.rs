@@ -147,6 +147,9 @@ fn duration_or(ms: u32, default: Duration) -> Duration {
 /// `foil-worker`) and writes the new handle to `*out_client` (only on success). Makes no
 /// request. Free the client with foil_client_free().
 ///
+/// When `api_key` is a player token (`pt_...`), its expiry is watched: see
+/// FOIL_EVENT_CREDENTIAL_EXPIRING and foil_client_set_api_key().
+///
 /// Returns FOIL_STATUS_NULL_ARGUMENT (config, out_client or api_key NULL),
 /// FOIL_STATUS_INVALID_UTF8, FOIL_STATUS_EMPTY_ARGUMENT (api_key blank),
 /// FOIL_STATUS_ARGUMENT_TOO_LONG, FOIL_STATUS_INVALID_ARGUMENT (base_url not http(s), a value
@@ -244,6 +247,49 @@ pub unsafe extern "C" fn foil_client_new(
 pub unsafe extern "C" fn foil_client_free(client: *mut FoilClient) {
     boundary((), || {
         ClientInner::free(client);
+    })
+}
+
+/// Replaces the client's credential, sent as `X-API-Key`: typically a fresh player token from
+/// the game's backend, after FOIL_EVENT_CREDENTIAL_EXPIRING (or an API key). Requests started
+/// afterwards send it, retries included; requests already sent keep the old one. The string is
+/// copied and never logged. A different credential empties the persona cache.
+///
+/// The new credential's expiry is watched instead of the old one's: for a player token,
+/// FOIL_EVENT_CREDENTIAL_EXPIRING is queued `min(60 s, lifetime / 10)` before it expires (at
+/// once, before this returns, if that moment has passed); the old credential's event, if not
+/// queued yet, never comes. No event for an API key.
+///
+/// Returns FOIL_STATUS_OK, FOIL_STATUS_NULL_ARGUMENT (client or api_key NULL),
+/// FOIL_STATUS_INVALID_UTF8, FOIL_STATUS_EMPTY_ARGUMENT (api_key blank),
+/// FOIL_STATUS_ARGUMENT_TOO_LONG, FOIL_STATUS_INVALID_ARGUMENT (a character not allowed in an
+/// HTTP header) or FOIL_STATUS_INVALID_HANDLE; on failure the credential is unchanged.
+///
+/// # Safety
+/// `client` is NULL or a value returned by foil_client_new(); `api_key` is NULL or
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn foil_client_set_api_key(
+    client: *mut FoilClient,
+    api_key: *const c_char,
+) -> FoilStatus {
+    boundary(FoilStatus::Panic, || {
+        let inner = match ClientInner::get(client) {
+            Ok(inner) => inner,
+            Err(failure) => {
+                set_thread_error(&failure);
+                return failure.status;
+            }
+        };
+        // SAFETY: the caller's contract on the string.
+        let result = unsafe { required("api_key", api_key) }.and_then(|key| inner.set_api_key(key));
+        match result {
+            Ok(()) => FoilStatus::Ok,
+            Err(failure) => {
+                fail(&inner, &failure);
+                failure.status
+            }
+        }
     })
 }
 

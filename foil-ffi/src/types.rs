@@ -38,7 +38,8 @@ pub enum FoilStatus {
 }
 
 /// What an event reports. Every request ends with exactly one *finishing* event:
-/// FOIL_EVENT_RESPONSE, FOIL_EVENT_STREAM_DONE or FOIL_EVENT_ERROR.
+/// FOIL_EVENT_RESPONSE, FOIL_EVENT_STREAM_DONE or FOIL_EVENT_ERROR. Client events (20 and up)
+/// belong to no request: their `request_id` is 0.
 /// cbindgen:rename-all=prefix:FOIL_EVENT_
 #[repr(C)]
 #[allow(non_camel_case_types)]
@@ -71,6 +72,12 @@ pub enum FoilEventKind {
     MACHINES_UNLOCKED = 13,
     /// Game event: `{"session_id", "outcome", "final_score"}`.
     SESSION_ENDED = 14,
+    /// Client event (request_id 0, http_status 0): the player token in use expires soon; get a
+    /// new one from your backend and pass it to foil_client_set_api_key(). Payload:
+    /// `{"expires_at": <unix seconds>}`. Queued once per token set (at creation or with
+    /// foil_client_set_api_key()), `min(60 s, lifetime / 10)` before `expires_at` — at once if
+    /// that moment has passed; never for an API key.
+    CREDENTIAL_EXPIRING = 20,
 }
 
 impl FoilEventKind {
@@ -97,7 +104,8 @@ pub struct FoilClient {
 pub struct FoilClientConfig {
     /// The server (default `https://api.foilengine.io`).
     pub base_url: *const c_char,
-    /// The game's API key (`pk_live_...`), sent as `X-API-Key`. Required.
+    /// The game's API key (`pk_live_...`) or a player token (`pt_...`) from the game's
+    /// backend, sent as `X-API-Key`. Required; replace it later with foil_client_set_api_key().
     pub api_key: *const c_char,
     /// `X-LLM-API-Key`: the player's/game's provider key for every pipeline step.
     pub llm_api_key: *const c_char,
@@ -131,7 +139,7 @@ pub struct FoilClientConfig {
 #[derive(Debug)]
 pub struct FoilEvent {
     /// The request the event belongs to (game events: the request whose response they were
-    /// derived from).
+    /// derived from; client events such as FOIL_EVENT_CREDENTIAL_EXPIRING: 0).
     pub request_id: u64,
     /// What happened.
     pub kind: FoilEventKind,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use foil::*;
 use serde_json::Value;
-use support::{Answer, ScriptedServer, SilentServer, TestServer};
+use support::{unix_now, unsigned_player_token, Answer, ScriptedServer, SilentServer, TestServer};
 
 /// A request call under test.
 type Call<'a> = Box<dyn Fn() -> u64 + 'a>;
@@ -1351,4 +1351,270 @@ fn a_callback_may_free_its_own_client() {
     assert_eq!(last_status(null()), FoilStatus::InvalidHandle);
     // Give the callback thread a moment to leave the callback before `state` is dropped.
     std::thread::sleep(Duration::from_millis(50));
+}
+
+// ---- Credentials: foil_client_set_api_key and FOIL_EVENT_CREDENTIAL_EXPIRING ----
+
+/// A token the library can read the expiry of (the server would refuse its signature).
+fn token_expiring(issued_ago: i64, expires_in: i64) -> CString {
+    let now = unix_now();
+    cs(&unsigned_player_token(&serde_json::json!({
+        "sub": "p", "iat": now - issued_ago, "exp": now + expires_in,
+    })))
+}
+
+fn set_key(client: *mut FoilClient, key: &CString) -> FoilStatus {
+    // SAFETY: a handle (or NULL) and a NUL-terminated string.
+    unsafe { foil_client_set_api_key(client, key.as_ptr()) }
+}
+
+fn credential_events(events: &[Owned]) -> Vec<&Owned> {
+    events
+        .iter()
+        .filter(|e| e.kind == FoilEventKind::CREDENTIAL_EXPIRING)
+        .collect()
+}
+
+/// Polls until a CREDENTIAL_EXPIRING arrives (or `limit` passes); every event seen.
+fn poll_for_credential_event(client: *mut FoilClient, limit: Duration) -> Vec<Owned> {
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    while credential_events(&seen).is_empty() && Instant::now() < deadline {
+        seen.extend(drain(client));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    seen
+}
+
+fn assert_credential_event(event: &Owned, expires_at: i64) {
+    assert_eq!(
+        (event.id, event.kind, event.status),
+        (0, FoilEventKind::CREDENTIAL_EXPIRING, 0),
+        "{event:?}"
+    );
+    assert_eq!(
+        event.json(),
+        serde_json::json!({ "expires_at": expires_at })
+    );
+}
+
+fn expiry_of(token: &CString) -> i64 {
+    support::jwt_expiry(token.to_str().unwrap())
+}
+
+#[test]
+fn set_api_key_refuses_bad_arguments_and_keeps_the_credential() {
+    let scripted = ScriptedServer::start(vec![Answer::json(200, "[]")]);
+    let client = client_with(&scripted.base_url, "pk_live_x", |_| {});
+    // SAFETY (whole block): NULL or valid pointers; the library must refuse the bad ones.
+    unsafe {
+        assert_eq!(
+            foil_client_set_api_key(null_mut(), cs("k").as_ptr()),
+            FoilStatus::NullArgument
+        );
+        assert_eq!(last_status(null()), FoilStatus::NullArgument);
+        assert_eq!(
+            foil_client_set_api_key(client, null()),
+            FoilStatus::NullArgument
+        );
+        assert_eq!(last_error(client), "api_key is NULL");
+        for (key, status, message) in [
+            (
+                cs(""),
+                FoilStatus::EmptyArgument,
+                "api_key must not be empty",
+            ),
+            (
+                cs(" \t "),
+                FoilStatus::EmptyArgument,
+                "api_key must not be empty",
+            ),
+            (
+                CString::new(vec![b'p', b'k', 0xff]).unwrap(),
+                FoilStatus::InvalidUtf8,
+                "api_key is not valid UTF-8",
+            ),
+            (
+                cs("pk\r\nX-Injected: 1"),
+                FoilStatus::InvalidArgument,
+                "api_key: contains characters not allowed in a header",
+            ),
+            (
+                cs(&"k".repeat(64 * 1024 + 1)),
+                FoilStatus::ArgumentTooLong,
+                "api_key is longer than 65536 bytes",
+            ),
+        ] {
+            assert_eq!(set_key(client, &key), status, "{message}");
+            assert_eq!(last_status(client), status);
+            assert_eq!(last_status(null()), status, "the thread's record too");
+            assert!(
+                last_error(client).starts_with(message),
+                "{}",
+                last_error(client)
+            );
+        }
+        // Nothing was queued, and the client still works with its old key.
+        assert!(drain(client).is_empty());
+        let personas = wait(client, foil_list_personas(client));
+        assert_eq!(
+            (personas.kind, personas.status),
+            (FoilEventKind::RESPONSE, 200)
+        );
+        assert_eq!(set_key(client, &cs("pk_live_other")), FoilStatus::Ok);
+    }
+    free(client);
+    assert_eq!(set_key(client, &cs("k")), FoilStatus::InvalidHandle);
+    assert_eq!(last_status(null()), FoilStatus::InvalidHandle);
+}
+
+#[test]
+fn credential_expiring_is_queued_once_before_a_token_expires() {
+    let scripted = ScriptedServer::start(vec![Answer::json(200, "[]")]);
+
+    // A token whose refresh moment has passed: the event is queued before creation returns.
+    let old = token_expiring(58, 2);
+    let client = client_with(&scripted.base_url, old.to_str().unwrap(), |_| {});
+    let events = drain(client);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_credential_event(&events[0], expiry_of(&old));
+
+    // A 3-second token: nothing at once, the event 0.3 s before it expires, then no more.
+    let short = token_expiring(0, 3);
+    let started = Instant::now();
+    assert_eq!(set_key(client, &short), FoilStatus::Ok);
+    assert!(drain(client).is_empty(), "not due yet");
+    let seen = poll_for_credential_event(client, Duration::from_secs(10));
+    let took = started.elapsed();
+    let expiring = credential_events(&seen);
+    assert_eq!(expiring.len(), 1, "{seen:?}");
+    assert_credential_event(expiring[0], expiry_of(&short));
+    assert!(
+        took > Duration::from_millis(1500) && took < Duration::from_millis(3500),
+        "came after {took:?}"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(drain(client).is_empty(), "once per credential");
+
+    // Requests and the event share the queue; the event has request id 0 and never counts as
+    // a request's finishing event.
+    // SAFETY: a live client.
+    let id = unsafe { foil_list_personas(client) };
+    assert_eq!(wait(client, id).payload, "[]");
+    let mut event = FoilEvent::EMPTY;
+    // SAFETY: live client, valid out pointer.
+    assert_eq!(
+        unsafe { foil_wait(client, 0, 0, &mut event) },
+        FoilStatus::UnknownRequest
+    );
+    free(client);
+}
+
+#[test]
+fn a_replaced_credential_never_fires_and_api_keys_never_do() {
+    let scripted = ScriptedServer::start(vec![Answer::json(200, "[]")]);
+    // Created with a token due in ~1.8 s, then given a long-lived token at once, then an API
+    // key: neither the first token's event nor any other comes.
+    let first = token_expiring(0, 2);
+    let client = client_with(&scripted.base_url, first.to_str().unwrap(), |_| {});
+    let long = token_expiring(0, 3600);
+    assert_eq!(set_key(client, &long), FoilStatus::Ok);
+    let keyed = client_with(&scripted.base_url, "pk_live_x", |_| {});
+    let token_then_key = client_with(&scripted.base_url, first.to_str().unwrap(), |_| {});
+    assert_eq!(set_key(token_then_key, &cs("pk_live_y")), FoilStatus::Ok);
+    // A refused replacement keeps the watch of the token in use.
+    let kept = client_with(&scripted.base_url, first.to_str().unwrap(), |_| {});
+    assert_eq!(set_key(kept, &cs("")), FoilStatus::EmptyArgument);
+    std::thread::sleep(Duration::from_millis(2500));
+    for c in [client, keyed, token_then_key] {
+        let events = drain(c);
+        assert!(credential_events(&events).is_empty(), "{events:?}");
+    }
+    let events = drain(kept);
+    assert_eq!(credential_events(&events).len(), 1, "{events:?}");
+    assert_credential_event(&events[0], expiry_of(&first));
+
+    // Freeing with a timer pending is as quick as ever.
+    let started = Instant::now();
+    for c in [client, keyed, token_then_key, kept] {
+        free(c);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn credential_expiring_reaches_the_push_callback() {
+    let scripted = ScriptedServer::start(vec![Answer::json(200, "[]")]);
+    let client = client_with(&scripted.base_url, "pk_live_x", |_| {});
+    let collected = Box::new(Collected::default());
+    let user_data = &*collected as *const Collected as *mut c_void;
+    // SAFETY: live client; `collected` outlives the client (freed below first).
+    unsafe {
+        assert_eq!(
+            foil_set_event_callback(client, Some(collect), user_data),
+            FoilStatus::Ok
+        );
+    }
+    let token = token_expiring(0, 2);
+    assert_eq!(set_key(client, &token), FoilStatus::Ok);
+    let events = wait_collected(&collected, 1);
+    assert_credential_event(&events[0].0, expiry_of(&token));
+    assert_eq!(events[0].1, "foil-callback");
+    free(client);
+    drop(collected);
+}
+
+#[test]
+fn a_fresh_token_set_on_expiring_works_against_a_real_server() {
+    let server = TestServer::start();
+    let persona_id = server.persona_id("Grumpy Barista");
+    let player = "ffi-token-player";
+    let (short, expires_at) = server.short_player_token(player, Duration::from_secs(3));
+    let client = client_with(&server.base_url, &short, |c| c.max_retries = 0);
+    let (persona, player_c, name, gender) = (cs(&persona_id), cs(player), cs("Ada"), cs("female"));
+    // SAFETY (whole block): a live client and valid strings.
+    unsafe {
+        let personas = wait(client, foil_list_personas(client));
+        assert_eq!(personas.status, 200, "the short token works while it lasts");
+        let seen = poll_for_credential_event(client, Duration::from_secs(10));
+        let expiring = credential_events(&seen);
+        assert_eq!(expiring.len(), 1, "{seen:?}");
+        assert_credential_event(expiring[0], expires_at);
+        // Past its expiry the server refuses the old token...
+        while unix_now() <= expires_at {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // (Not the persona list: that is answered from the cache.)
+        let refused = wait(
+            client,
+            foil_list_machines(client, persona.as_ptr(), player_c.as_ptr()),
+        );
+        assert_eq!(refused.status, 401, "{refused:?}");
+        assert_eq!(refused.json()["code"], "player_token_expired");
+        // ...and takes the fresh one from the backend.
+        let (fresh, _) = server.player_token(player, 3600);
+        assert_eq!(set_key(client, &cs(&fresh)), FoilStatus::Ok);
+        let init = wait(
+            client,
+            foil_init_session(
+                client,
+                persona.as_ptr(),
+                player_c.as_ptr(),
+                name.as_ptr(),
+                gender.as_ptr(),
+                null(),
+            ),
+        );
+        assert_eq!(
+            (init.kind, init.status),
+            (FoilEventKind::RESPONSE, 200),
+            "{init:?}"
+        );
+        assert!(credential_events(&drain(client)).is_empty());
+    }
+    free(client);
 }

@@ -20,20 +20,25 @@
 //! Game events come from one [`SessionTracker`] shared by all requests of the dispatcher: it
 //! learns from `init_session`, `reset`, `get_session` and `get_history` answers and compares
 //! each new chat response with the previous one of the same session.
+//!
+//! One signal belongs to no request (its request id is 0): [`Signal::CredentialExpiring`],
+//! queued once per player token configured, shortly before it expires, so that the game can
+//! configure a fresh one (see [`Dispatcher::configure`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use foil_client::{
-    ArgumentError, Client, ClientConfig, ClientError, ErrorPayload, GameEvent, SessionTracker,
-    StreamEvent,
+    credential_expiry, credential_refresh_time, ArgumentError, Client, ClientConfig, ClientError,
+    ErrorPayload, GameEvent, SessionTracker, StreamEvent,
 };
 use foil_types::wire::{ChatHistory, ChatResponse, ResetResult, SessionInit, SessionStatus};
 use futures_util::StreamExt;
 use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
 
 /// A request's id: unique per dispatcher, never 0.
 pub type RequestId = u64;
@@ -158,6 +163,15 @@ pub enum Signal {
         /// `invalid_argument`, `decode_error` or `stream_error` otherwise.
         json: String,
     },
+    /// Of no request (its request id is 0): the player token in use expires soon — configure a
+    /// fresh one. Queued once per token, `min(60 s, lifetime / 10)` before `expires_at` (at
+    /// once when that moment has passed); never for an API key.
+    CredentialExpiring {
+        /// When the token expires, in seconds since the Unix epoch.
+        expires_at: i64,
+        /// `{"expires_at"}`.
+        json: String,
+    },
 }
 
 impl Signal {
@@ -180,6 +194,7 @@ impl Signal {
             | Signal::Reset { request_id, .. }
             | Signal::LlmKeyValidated { request_id, .. }
             | Signal::RequestFailed { request_id, .. } => *request_id,
+            Signal::CredentialExpiring { .. } => 0,
         }
     }
 
@@ -202,6 +217,7 @@ impl Signal {
             Signal::Reset { .. } => "session_reset",
             Signal::LlmKeyValidated { .. } => "llm_key_validated",
             Signal::RequestFailed { .. } => "request_failed",
+            Signal::CredentialExpiring { .. } => "credential_expiring",
         }
     }
 
@@ -223,12 +239,13 @@ impl Signal {
             | Signal::History { json, .. }
             | Signal::Reset { json, .. }
             | Signal::LlmKeyValidated { json, .. }
-            | Signal::RequestFailed { json, .. } => json,
+            | Signal::RequestFailed { json, .. }
+            | Signal::CredentialExpiring { json, .. } => json,
         }
     }
 
     /// Whether this is its request's finishing signal (its result or `RequestFailed`); stream
-    /// metadata, text deltas and game events are not.
+    /// metadata, text deltas, game events and `CredentialExpiring` (of no request) are not.
     pub fn is_final(&self) -> bool {
         !matches!(
             self,
@@ -239,7 +256,15 @@ impl Signal {
                 | Signal::MachineCompleted { .. }
                 | Signal::MachinesUnlocked { .. }
                 | Signal::SessionEnded { .. }
+                | Signal::CredentialExpiring { .. }
         )
+    }
+
+    fn credential_expiring(expires_at: i64) -> Signal {
+        Signal::CredentialExpiring {
+            expires_at,
+            json: format!(r#"{{"expires_at":{expires_at}}}"#),
+        }
     }
 
     fn game_event(request_id: RequestId, event: &GameEvent) -> Signal {
@@ -290,6 +315,12 @@ struct State {
     /// Requests without their finishing signal yet, with the sender that cancels each.
     pending: HashMap<RequestId, oneshot::Sender<()>>,
     tracker: SessionTracker,
+    /// Counts the credentials configured: a timer of an earlier one that fires late queues
+    /// nothing.
+    credential_generation: u64,
+    /// When the current credential's `CredentialExpiring` is due (`None`: an API key, no
+    /// client, or the signal is queued already).
+    credential_timer: Option<AbortHandle>,
     closed: bool,
 }
 
@@ -315,6 +346,20 @@ impl Shared {
         state.queue.push_back(signal);
         self.queued.notify_all();
         true
+    }
+
+    /// The timer of credential number `generation` went off: its `CredentialExpiring` is
+    /// queued, unless another credential replaced it meanwhile or the dispatcher shut down.
+    fn credential_expiring(&self, generation: u64, expires_at: i64) {
+        let mut state = self.lock();
+        if state.closed || state.credential_generation != generation {
+            return;
+        }
+        state.credential_timer = None;
+        state
+            .queue
+            .push_back(Signal::credential_expiring(expires_at));
+        self.queued.notify_all();
     }
 
     /// Queues the finishing signal(s) of a request, unless it was cancelled meanwhile.
@@ -425,6 +470,8 @@ impl Dispatcher {
                     queue: VecDeque::new(),
                     pending: HashMap::new(),
                     tracker: SessionTracker::new(),
+                    credential_generation: 0,
+                    credential_timer: None,
                     closed: false,
                 }),
                 queued: Condvar::new(),
@@ -439,17 +486,92 @@ impl Dispatcher {
     }
 
     /// Uses `config` for the requests made from now on (requests in flight keep the client
-    /// they started with). Cheap when `config` equals the current one. On failure (no API key,
-    /// a bad URL, ...) later requests fail with that error until a valid config is given.
+    /// they started with). Cheap when `config` equals the current one. When only `api_key`
+    /// differs (a refreshed player token), the current client is kept — its connections too —
+    /// and sends the new credential from now on, also on retries of requests in flight. On
+    /// failure (no API key, a bad URL, ...) later requests fail with that error until a valid
+    /// config is given.
+    ///
+    /// A new credential's expiry is watched instead of the old one's: for a player token
+    /// (`pt_...`), [`Signal::CredentialExpiring`] is queued before it expires.
     pub fn configure(&self, config: ClientConfig) -> Result<(), ClientError> {
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        let mut old_key = None;
         if let Ok(current) = &*client {
-            if *current.config() == config {
+            let current_config = current.config();
+            if current_config == config {
                 return Ok(());
             }
+            let same_but_the_key = ClientConfig {
+                api_key: config.api_key.clone(),
+                ..current_config.clone()
+            } == config;
+            if same_but_the_key && current.set_api_key(&config.api_key).is_ok() {
+                if current.config().api_key != current_config.api_key {
+                    self.watch_credential(&config.api_key);
+                }
+                return Ok(());
+            }
+            old_key = Some(current_config.api_key);
         }
         *client = Client::new(config);
-        client.as_ref().map(|_| ()).map_err(Clone::clone)
+        match &*client {
+            Ok(new) => {
+                let key = new.config().api_key;
+                if old_key.as_deref() != Some(key.as_str()) {
+                    self.watch_credential(&key);
+                }
+                Ok(())
+            }
+            Err(error) => {
+                self.watch_credential("");
+                Err(error.clone())
+            }
+        }
+    }
+
+    /// Schedules [`Signal::CredentialExpiring`] for `credential` at its refresh time (see
+    /// [`credential_refresh_time`]) — queued at once when that has passed — and drops the
+    /// pending one of the previous credential. Nothing for an API key (no expiry).
+    fn watch_credential(&self, credential: &str) {
+        let Some(runtime) = &self.runtime else {
+            return;
+        };
+        let mut state = self.shared.lock();
+        if state.closed {
+            return;
+        }
+        state.credential_generation += 1;
+        if let Some(timer) = state.credential_timer.take() {
+            timer.abort();
+        }
+        let (Some(expires_at), Some(refresh_at)) = (
+            credential_expiry(credential),
+            credential_refresh_time(credential),
+        ) else {
+            return;
+        };
+        let expires_at = expires_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        match refresh_at.duration_since(SystemTime::now()) {
+            Ok(delay) if !delay.is_zero() => {
+                let generation = state.credential_generation;
+                let shared = self.shared.clone();
+                let timer = runtime.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    shared.credential_expiring(generation, expires_at);
+                });
+                state.credential_timer = Some(timer.abort_handle());
+            }
+            // Due already: drainable at once.
+            _ => {
+                state
+                    .queue
+                    .push_back(Signal::credential_expiring(expires_at));
+                self.shared.queued.notify_all();
+            }
+        }
     }
 
     /// Takes up to `max` queued signals, oldest first. Call it once per frame on the thread
@@ -517,6 +639,9 @@ impl Dispatcher {
         {
             let mut state = self.shared.lock();
             state.closed = true;
+            if let Some(timer) = state.credential_timer.take() {
+                timer.abort();
+            }
             let mut ids: Vec<RequestId> = state.pending.keys().copied().collect();
             ids.sort_unstable();
             for request_id in ids {
@@ -809,6 +934,108 @@ mod tests {
         assert_eq!(rest, ids[2..]);
         assert!(d.drain(100).is_empty());
         assert!(!d.wait(Duration::from_millis(20)), "nothing queued");
+    }
+
+    fn token(expires_in: i64) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let claims = format!(r#"{{"iat":{now},"exp":{}}}"#, now + expires_in);
+        // base64url of the claims, by hand (the header and signature are not read).
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut payload = String::new();
+        for chunk in claims.as_bytes().chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                payload.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        format!("pt_e30.{payload}.c2ln")
+    }
+
+    fn credential_signals(d: &Dispatcher) -> Vec<Signal> {
+        d.drain(usize::MAX)
+            .into_iter()
+            .filter(|s| s.name() == "credential_expiring")
+            .collect()
+    }
+
+    #[test]
+    fn an_expired_token_is_reported_at_once_and_only_once() {
+        let d = unconfigured();
+        let config = ClientConfig::new(token(-10)).with_base_url("http://127.0.0.1:9");
+        d.configure(config.clone()).unwrap();
+        let signals = credential_signals(&d);
+        assert_eq!(signals.len(), 1, "{signals:?}");
+        let signal = &signals[0];
+        assert_eq!(signal.request_id(), 0);
+        assert!(!signal.is_final());
+        let Signal::CredentialExpiring { expires_at, .. } = signal else {
+            panic!("{signal:?}");
+        };
+        assert_eq!(json(signal)["expires_at"], *expires_at);
+        // The same configuration again: no second signal.
+        d.configure(config.clone()).unwrap();
+        d.configure(ClientConfig {
+            api_key: format!(" {} ", config.api_key),
+            ..config
+        })
+        .unwrap();
+        assert!(credential_signals(&d).is_empty());
+    }
+
+    #[test]
+    fn a_token_replaced_in_time_and_an_api_key_never_signal() {
+        let d = unconfigured();
+        let base = ClientConfig::new(token(2)).with_base_url("http://127.0.0.1:9");
+        d.configure(base.clone()).unwrap();
+        // A fresh token (only the key changes: the same client) and then an API key.
+        d.configure(ClientConfig {
+            api_key: token(3600),
+            ..base.clone()
+        })
+        .unwrap();
+        let keyed = unconfigured();
+        keyed
+            .configure(ClientConfig {
+                api_key: "pk_live_x".into(),
+                ..base.clone()
+            })
+            .unwrap();
+        // A token replaced by a change that needs a new client.
+        let rebuilt = unconfigured();
+        rebuilt.configure(base.clone()).unwrap();
+        rebuilt
+            .configure(ClientConfig {
+                api_key: token(3600),
+                max_retries: 0,
+                ..base.clone()
+            })
+            .unwrap();
+        // A bad configuration drops the watch too.
+        let broken = unconfigured();
+        broken.configure(base.clone()).unwrap();
+        assert!(broken
+            .configure(ClientConfig {
+                api_key: " ".into(),
+                ..base.clone()
+            })
+            .is_err());
+        std::thread::sleep(Duration::from_millis(2500));
+        for dispatcher in [&d, &keyed, &rebuilt, &broken] {
+            assert!(credential_signals(dispatcher).is_empty());
+        }
+        // The token kept in use does signal.
+        let kept = unconfigured();
+        kept.configure(ClientConfig::new(token(1)).with_base_url("http://127.0.0.1:9"))
+            .unwrap();
+        assert!(kept.wait(Duration::from_secs(5)), "signalled");
+        assert_eq!(credential_signals(&kept).len(), 1);
     }
 
     #[test]

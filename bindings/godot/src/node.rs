@@ -1,6 +1,6 @@
 //! The `FoilClient` node.
 
-use godot::classes::{INode, Node};
+use godot::classes::{Engine, INode, Node};
 use godot::prelude::*;
 
 use crate::dispatch::{Dispatcher, RequestId, Signal};
@@ -11,15 +11,19 @@ use crate::settings::{self, Settings};
 /// returns a request id at once) and connect to the signals, which are always emitted on the
 /// main thread, from `_process`, in the order things happened. Every request ends with exactly
 /// one result signal or `request_failed`.
+///
+/// `api_key` may be a player token (`pt_...`) from the game's backend: `credential_expiring`
+/// then tells when to fetch a fresh one and pass it to `set_api_key` (or assign `api_key`).
 #[derive(GodotClass)]
 #[class(base=Node)]
 pub struct FoilClient {
     /// The server (default: the hosted service).
     #[export]
     base_url: GString,
-    /// The game's API key (`pk_live_...`). Prefer setting it from code over saving it in a
-    /// scene.
+    /// The game's API key (`pk_live_...`) or a player token (`pt_...`) from its backend.
+    /// Prefer setting it from code over saving it in a scene. Assigning it calls `set_api_key`.
     #[export]
+    #[var(set)]
     api_key: GString,
 
     /// `X-LLM-Model`: the model of every pipeline step (e.g. `openai/gpt-4o-mini`).
@@ -173,6 +177,31 @@ impl FoilClient {
     /// A request failed or was cancelled: `{status, code, message, retry_after}`.
     #[signal]
     fn request_failed(request_id: i64, error: VarDictionary);
+    /// The player token in `api_key` expires at `expires_at` (Unix seconds): fetch a fresh one
+    /// from your backend and pass it to `set_api_key`. Once per token, `min(60 s, lifetime /
+    /// 10)` before it expires; never for an API key.
+    #[signal]
+    fn credential_expiring(expires_at: i64);
+
+    /// Sets `api_key` (the property's setter): an API key or a fresh player token. Once the
+    /// node has started (its first request, or this call while it is in the tree at run time),
+    /// requests made from now on send it — the connections are kept — and a token's expiry is
+    /// watched for `credential_expiring` instead of the previous one's. A blank key makes
+    /// requests fail with `request_failed` until a valid one is set.
+    #[func]
+    fn set_api_key(&mut self, api_key: GString) {
+        self.api_key = api_key;
+        if self.dispatcher.is_none()
+            && self.base().is_inside_tree()
+            && !Engine::singleton().is_editor_hint()
+        {
+            self.start();
+        }
+        if let Some(dispatcher) = &self.dispatcher {
+            // An invalid configuration is remembered: requests fail with it.
+            let _ = dispatcher.configure(self.settings().client_config());
+        }
+    }
 
     /// The published personas the API key reaches → `personas_received`.
     #[func]
@@ -345,17 +374,25 @@ impl FoilClient {
         }
     }
 
-    /// Makes the dispatcher on first use, brings its client up to date with the properties,
-    /// and runs `call`. A configuration error fails the request (`request_failed` next frame).
-    fn request(&mut self, call: impl FnOnce(&Dispatcher) -> RequestId) -> i64 {
+    /// Makes the dispatcher (its runtime), unless there is one; false if it cannot start.
+    fn start(&mut self) -> bool {
         if self.dispatcher.is_none() {
             match Dispatcher::new() {
                 Ok(dispatcher) => self.dispatcher = Some(dispatcher),
                 Err(e) => {
                     godot_error!("FoilClient: cannot start its runtime: {e}");
-                    return 0;
+                    return false;
                 }
             }
+        }
+        true
+    }
+
+    /// Makes the dispatcher on first use, brings its client up to date with the properties,
+    /// and runs `call`. A configuration error fails the request (`request_failed` next frame).
+    fn request(&mut self, call: impl FnOnce(&Dispatcher) -> RequestId) -> i64 {
+        if !self.start() {
+            return 0;
         }
         let config = self.settings().client_config();
         let dispatcher = self.dispatcher.as_ref().expect("made above");
@@ -397,6 +434,9 @@ impl FoilClient {
                 signals.llm_key_validated().emit(id, &dict(json))
             }
             Signal::RequestFailed { json, .. } => signals.request_failed().emit(id, &dict(json)),
+            Signal::CredentialExpiring { expires_at, .. } => {
+                signals.credential_expiring().emit(*expires_at)
+            }
         }
     }
 }

@@ -371,3 +371,76 @@ fn many_requests_from_several_threads_each_finish_once() {
         .filter(|s| s.name() == "request_failed")
         .all(|s| json(s)["code"] == "session_not_found"));
 }
+
+fn unix_now() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.expect("after 1970").as_secs() as i64
+}
+
+#[test]
+fn an_expiring_player_token_is_signalled_and_a_fresh_one_configured_in_place() {
+    let server = TestServer::start();
+    let persona = server.persona_id("Grumpy Barista");
+    let player = "godot-token-player";
+    let (short, expires_at) = server.short_player_token(player, Duration::from_secs(3));
+    let d = Dispatcher::new().expect("runtime");
+    let config = ClientConfig {
+        api_key: short,
+        ..server.config()
+    };
+    d.configure(config.clone()).unwrap();
+    let machines = run(&d, d.list_machines(&persona, player));
+    assert_eq!(names(&machines), ["machines_received"], "the token works");
+
+    // Drained as a frame loop would, the signal comes before the token expires.
+    let deadline = Instant::now() + WAIT;
+    let signal = loop {
+        let mut drained = d.drain(usize::MAX);
+        if let Some(at) = drained
+            .iter()
+            .position(|s| s.name() == "credential_expiring")
+        {
+            break drained.swap_remove(at);
+        }
+        assert!(Instant::now() < deadline, "no credential_expiring");
+        d.wait(Duration::from_millis(100));
+    };
+    assert_eq!(signal.request_id(), 0);
+    assert!(!signal.is_final());
+    assert_eq!(
+        signal,
+        Signal::CredentialExpiring {
+            expires_at,
+            json: format!(r#"{{"expires_at":{expires_at}}}"#),
+        }
+    );
+    assert!(unix_now() <= expires_at, "before it expired");
+
+    // Once expired, the server refuses it; configuring a fresh one fixes the next requests.
+    while unix_now() <= expires_at {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let refused = run(&d, d.list_machines(&persona, player));
+    assert_eq!(names(&refused), ["request_failed"]);
+    assert_eq!(json(&refused[0])["code"], "player_token_expired");
+    let (fresh, _) = server.player_token(player, 3600);
+    d.configure(ClientConfig {
+        api_key: fresh,
+        ..config
+    })
+    .unwrap();
+    let started = run(&d, d.init_session(&persona, player, "Ada", "female", None));
+    assert_eq!(names(&started), ["session_started"], "{started:?}");
+    let other = run(&d, d.list_machines(&persona, "someone-else"));
+    assert_eq!(json(&other[0])["code"], "player_token_scope");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        d.drain(usize::MAX).is_empty(),
+        "once per token; none for the hour-long one"
+    );
+
+    // An API key never signals.
+    let keyed = dispatcher(&server);
+    run(&keyed, keyed.list_personas());
+    assert!(!keyed.wait(Duration::from_millis(300)));
+}

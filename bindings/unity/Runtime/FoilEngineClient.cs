@@ -75,6 +75,14 @@ namespace FoilEngine
         public event Action<SessionEndedEvent> OnSessionEnded;
 
         /// <summary>
+        /// The player token in use expires at the given time: get a new one from your backend
+        /// and pass it to <see cref="SetApiKey"/>. Raised by <see cref="Pump"/> on the main
+        /// thread, once per token, <c>min(60 s, lifetime / 10)</c> before it expires (at the next
+        /// pump if that moment has passed already); never for an API key.
+        /// </summary>
+        public event Action<DateTimeOffset> OnCredentialExpiring;
+
+        /// <summary>
         /// Creates a client. Parameters as in the official SDK: <paramref name="timeout"/> and
         /// <paramref name="cacheTtl"/> in seconds. Throws <see cref="ArgumentException"/> for an
         /// empty <paramref name="apiKey"/> or a base URL that is not http(s), and
@@ -159,6 +167,37 @@ namespace FoilEngine
                 {
                     return _pending.Count;
                 }
+            }
+        }
+
+        /// <summary>
+        /// Replaces the credential sent as <c>X-API-Key</c>: a fresh player token from your
+        /// backend (after <see cref="OnCredentialExpiring"/>), or an API key. Requests sent from
+        /// now on use it (those in flight keep the old one), and the new token's expiry is
+        /// watched instead of the old one's. Throws <see cref="ArgumentException"/> for an empty
+        /// key or one with characters not allowed in an HTTP header (nothing changes then), and
+        /// <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>. Any thread.
+        /// </summary>
+        public void SetApiKey(string apiKey)
+        {
+            if (_disposed)
+            {
+                throw new ObjectDisposedException("FoilEngineClient");
+            }
+            Require(apiKey, "apiKey");
+            IntPtr key = NativeStrings.ToUtf8(apiKey);
+            try
+            {
+                FoilStatus status = _handle.Use(h => FoilNative.foil_client_set_api_key(h, key));
+                if (status != FoilStatus.Ok)
+                {
+                    // The calling thread's record: exact even when other threads fail meanwhile.
+                    throw NativeErrors.ToException(status, NativeStrings.LastError(IntPtr.Zero));
+                }
+            }
+            finally
+            {
+                NativeStrings.Free(key);
             }
         }
 
@@ -507,6 +546,9 @@ namespace FoilEngine
                     break;
                 case FoilEventKind.SessionEnded:
                     Raise(OnSessionEnded, ev.Payload, SessionEndedEvent.FromJson);
+                    break;
+                case FoilEventKind.CredentialExpiring:
+                    Raise(OnCredentialExpiring, ev.Payload, CredentialExpiry.FromJson);
                     break;
                 default:
                     // A kind newer than this binding: ignored.

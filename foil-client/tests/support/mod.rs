@@ -1,19 +1,24 @@
 //! Test support: a real `foil-server` on loopback (SQLite in a temporary directory, the demo
 //! personas of `examples/personas` imported and published, an API key made), optionally with
-//! `foil-mock-llm` as its `openai` provider; plus tiny scripted HTTP servers.
+//! `foil-mock-llm` as its `openai` provider, and player tokens of the demo account minted as a
+//! game's backend would (plus, for timing tests, tokens with lifetimes shorter than the
+//! server's minimum, signed by the server's own key); plus tiny scripted HTTP servers.
 //!
 //! Each server runs on its own runtime thread, so synchronous tests (the C ABI) and async
 //! tests can both use it. Shared by the `foil-client`, `foil-ffi-tests` and `foil-godot` tests
 //! (included by path).
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use foil_mock_llm::{MockConfig, MockLlm};
+use foil_server::auth::player_token::{PlayerGrant, PlayerTokens};
 use foil_server::config::{Config, ProviderSettings};
 use tokio::sync::oneshot;
 
@@ -29,6 +34,12 @@ pub struct TestServer {
     pub mock: Option<MockLlm>,
     /// Where the playthroughs live.
     pub examples: PathBuf,
+    /// A JWT of the demo account's user (for the creator routes, e.g. making keys).
+    pub access_token: String,
+    /// The server's player-token signer.
+    player_tokens: Arc<PlayerTokens>,
+    /// `(account id, key id, key)` of the demo account's `mint` key, made on first use.
+    mint_key: OnceLock<(String, String, String)>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -112,8 +123,19 @@ impl TestServer {
                         .iter()
                         .map(|(id, name)| (id.to_string(), name.clone()))
                         .collect::<Vec<_>>();
+                    let player_tokens = ctx
+                        .player_tokens
+                        .clone()
+                        .expect("a JWT secret is set: player tokens are available");
                     ready_tx
-                        .send((addr, demo.api_key.clone(), personas, mock))
+                        .send((
+                            addr,
+                            demo.api_key.clone(),
+                            demo.access_token.clone(),
+                            player_tokens,
+                            personas,
+                            mock,
+                        ))
                         .expect("test alive");
                     foil_server::server::run(listener, ctx, async move {
                         let _ = shutdown_rx.await;
@@ -124,13 +146,17 @@ impl TestServer {
                 });
             })
             .expect("server thread");
-        let (addr, api_key, personas, mock) = ready_rx.recv().expect("server started");
+        let (addr, api_key, access_token, player_tokens, personas, mock) =
+            ready_rx.recv().expect("server started");
         TestServer {
             base_url: format!("http://{addr}"),
             api_key,
             personas,
             mock,
             examples: root.join("examples/personas"),
+            access_token,
+            player_tokens,
+            mint_key: OnceLock::new(),
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
             _dir: dir,
@@ -145,6 +171,121 @@ impl TestServer {
             .unwrap_or_else(|| panic!("no persona {name}: {:?}", self.personas))
             .0
             .clone()
+    }
+
+    /// A request to the server over a plain TCP connection (HTTP/1.1, `Connection: close`), so
+    /// that no test crate needs an HTTP client: `(status, body as JSON or Null)`.
+    pub fn http_json(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let host = self.base_url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host).expect("connect to the test server");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(&body);
+        stream
+            .write_all(request.as_bytes())
+            .expect("send the request");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read the response");
+        let text = String::from_utf8_lossy(&raw);
+        let (head, content) = text.split_once("\r\n\r\n").expect("an HTTP response");
+        let status: u16 = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line: {head}"));
+        let chunked = head.lines().any(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("transfer-encoding: chunked")
+        });
+        let content = if chunked {
+            dechunk(content)
+        } else {
+            content.to_string()
+        };
+        let json = serde_json::from_str(&content).unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    /// `(account id, key id, key)` of a `mint` key of the demo account (made once), as a game's
+    /// backend holds.
+    fn mint_key(&self) -> &(String, String, String) {
+        self.mint_key.get_or_init(|| {
+            let bearer = format!("Bearer {}", self.access_token);
+            let (status, me) = self.http_json(
+                "GET",
+                "/api/v1/auth/me",
+                &[("Authorization", &bearer)],
+                None,
+            );
+            assert_eq!(status, 200, "GET /auth/me: {me}");
+            let (status, key) = self.http_json(
+                "POST",
+                "/api/v1/sdk/api-keys",
+                &[("Authorization", &bearer)],
+                Some(&serde_json::json!({"name": "game backend", "scope": "mint"})),
+            );
+            assert_eq!(status, 201, "creating a mint key: {key}");
+            let text = |v: &serde_json::Value| v.as_str().expect("a string").to_string();
+            (text(&me["id"]), text(&key["id"]), text(&key["key"]))
+        })
+    }
+
+    /// A player token for `user_session_id` minted through the API by the demo account's
+    /// `mint` key, as a game's backend does (`ttl_seconds`: 60 to 86400): `(token, expires_at
+    /// in unix seconds)`.
+    pub fn player_token(&self, user_session_id: &str, ttl_seconds: u64) -> (String, i64) {
+        let (_, _, key) = self.mint_key();
+        let (status, body) = self.http_json(
+            "POST",
+            "/api/v1/sdk/player-tokens",
+            &[("X-API-Key", key)],
+            Some(&serde_json::json!({
+                "user_session_id": user_session_id,
+                "ttl_seconds": ttl_seconds,
+            })),
+        );
+        assert_eq!(status, 200, "minting a player token: {body}");
+        let token = body["token"].as_str().expect("token").to_string();
+        let expires_at = jwt_expiry(&token);
+        (token, expires_at)
+    }
+
+    /// A player token for `user_session_id` that expires `lifetime` from now — shorter than the
+    /// API's minimum, for tests of expiry and refresh timing — signed by the server's own key for
+    /// the demo account's `mint` key, so the server takes it like a minted one until it expires:
+    /// `(token, expires_at in unix seconds)`.
+    pub fn short_player_token(&self, user_session_id: &str, lifetime: Duration) -> (String, i64) {
+        let (account, key_id, _) = self.mint_key();
+        let expires_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs() as i64
+            + lifetime.as_secs().max(1) as i64;
+        let token = self.player_tokens.mint(&PlayerGrant {
+            account: account.parse().expect("account id"),
+            mint_key: key_id.parse().expect("key id"),
+            user_session_id: user_session_id.to_string(),
+            persona_ids: None,
+            expires_at,
+        });
+        (token, expires_at)
     }
 
     /// The playthroughs of a persona file stem (`examples/personas/playthroughs/STEM.json`):
@@ -188,6 +329,88 @@ impl Drop for TestServer {
             let _ = thread.join();
         }
     }
+}
+
+/// The body of a `Transfer-Encoding: chunked` response.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let Some((size, after)) = rest.split_once("\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        if size == 0 || after.len() < size {
+            return out;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+}
+
+/// The `exp` claim of a player token (`pt_` + a JWT), read without checking the signature.
+pub fn jwt_expiry(token: &str) -> i64 {
+    let payload = token
+        .strip_prefix("pt_")
+        .and_then(|jwt| jwt.split('.').nth(1))
+        .unwrap_or_else(|| panic!("not a player token: {token:.20}"));
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64url_decode(payload)).expect("JSON claims");
+    claims["exp"].as_i64().expect("an integer exp")
+}
+
+/// A player token that is only a shape: a `pt_` JWT with these claims and a made-up signature.
+/// The server refuses it (401 invalid_api_key); the clients read its expiry all the same, which
+/// is all that timing tests of their refresh events need.
+pub fn unsigned_player_token(claims: &serde_json::Value) -> String {
+    format!(
+        "pt_{}.{}.bm90LWEtc2lnbmF0dXJl",
+        base64url_encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+        base64url_encode(claims.to_string().as_bytes())
+    )
+}
+
+/// Seconds since the epoch, now.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn base64url_encode(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(BASE64URL[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn base64url_decode(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (mut bits, mut count) = (0u32, 0u32);
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = BASE64URL
+            .iter()
+            .position(|c| *c == byte)
+            .unwrap_or_else(|| panic!("not base64url: {text:.40}")) as u32;
+        bits = (bits << 6) | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    out
 }
 
 /// The workspace root: the nearest ancestor of the test crate's directory that holds

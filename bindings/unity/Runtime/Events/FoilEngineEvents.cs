@@ -1,3 +1,4 @@
+using System;
 using FoilEngine.Json;
 using FoilEngine.Models;
 
@@ -113,6 +114,20 @@ namespace FoilEngine.Events
                 Outcome = o.GetString("outcome"),
                 FinalScore = o.GetInt("final_score"),
             };
+        }
+    }
+
+    /// <summary>Reads the payload of <see cref="FoilEngineClient.OnCredentialExpiring"/>.</summary>
+    internal static class CredentialExpiry
+    {
+        internal static DateTimeOffset FromJson(string json)
+        {
+            long? expiresAt = MiniJson.ParseObject(json).GetLong("expires_at");
+            if (!expiresAt.HasValue)
+            {
+                throw new FormatException("expires_at missing from " + json);
+            }
+            return DateTimeOffset.FromUnixTimeSeconds(expiresAt.Value);
         }
     }
 }

@@ -55,7 +55,7 @@ namespace FoilEngine.Native
     /// <summary>
     /// What a native event reports (<c>FoilEventKind</c> in foil.h). Every request ends with
     /// exactly one finishing event: <see cref="Response"/>, <see cref="StreamDone"/> or
-    /// <see cref="Error"/>.
+    /// <see cref="Error"/>. Client events (20 and up) belong to no request (request id 0).
     /// </summary>
     public enum FoilEventKind : int
     {
@@ -81,6 +81,11 @@ namespace FoilEngine.Native
         MachinesUnlocked = 13,
         /// <summary>Game event: <c>{"session_id","outcome","final_score"}</c>.</summary>
         SessionEnded = 14,
+        /// <summary>
+        /// Client event (request id 0): the player token in use expires soon; payload
+        /// <c>{"expires_at": unix seconds}</c>. Set a new one with <c>foil_client_set_api_key</c>.
+        /// </summary>
+        CredentialExpiring = 20,
     }
 
     /// <summary>
@@ -94,7 +99,7 @@ namespace FoilEngine.Native
     {
         /// <summary>The server (default <c>https://api.foilengine.io</c>).</summary>
         public IntPtr BaseUrl;
-        /// <summary>The game's API key (<c>pk_live_...</c>). Required.</summary>
+        /// <summary>The game's API key (<c>pk_live_...</c>) or a player token (<c>pt_...</c>). Required.</summary>
         public IntPtr ApiKey;
         /// <summary><c>X-LLM-API-Key</c>: the provider key for every pipeline step.</summary>
         public IntPtr LlmApiKey;
@@ -179,6 +184,13 @@ namespace FoilEngine.Native
         /// <summary>Frees a client, cancelling its requests; NULL and freed handles are ignored.</summary>
         [DllImport(LibName, CallingConvention = CallingConvention.Cdecl)]
         public static extern void foil_client_free(IntPtr client);
+
+        /// <summary>
+        /// Replaces the credential sent as <c>X-API-Key</c> (a fresh player token, or an API key)
+        /// and watches the new token's expiry. On failure nothing changes.
+        /// </summary>
+        [DllImport(LibName, CallingConvention = CallingConvention.Cdecl)]
+        public static extern FoilStatus foil_client_set_api_key(IntPtr client, IntPtr apiKey);
 
         /// <summary>Requests the published personas. Returns a request id, or 0 on failure.</summary>
         [DllImport(LibName, CallingConvention = CallingConvention.Cdecl)]

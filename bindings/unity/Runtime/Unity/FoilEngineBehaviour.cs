@@ -15,7 +15,7 @@ namespace FoilEngine.Unity
     [DefaultExecutionOrder(-100)]
     public class FoilEngineBehaviour : MonoBehaviour
     {
-        [Tooltip("The game's API key (pk_live_...). Prefer setting it from code or a secrets store in shipped builds.")]
+        [Tooltip("The game's API key (pk_live_...) or a player token (pt_...). Prefer setting it from code (a player token from your backend) in shipped builds.")]
         [SerializeField] private string apiKey = "";
 
         [Tooltip("The Foil Engine server, e.g. http://127.0.0.1:8000 for a local one.")]
@@ -57,11 +57,23 @@ namespace FoilEngine.Unity
             }
         }
 
-        /// <summary>The inspector's API key; set it before the component is enabled.</summary>
+        /// <summary>
+        /// The API key or player token the client is created with; set it before the component
+        /// is enabled. Set while a client exists (a refreshed player token, from a
+        /// <see cref="FoilEngineClient.OnCredentialExpiring"/> handler), it is passed on with
+        /// <see cref="FoilEngineClient.SetApiKey"/>.
+        /// </summary>
         public string ApiKey
         {
             get { return apiKey; }
-            set { apiKey = value; }
+            set
+            {
+                if (_client != null && !_client.IsDisposed)
+                {
+                    _client.SetApiKey(value);
+                }
+                apiKey = value;
+            }
         }
 
         /// <summary>The inspector's server URL; set it before the component is enabled.</summary>

@@ -6,7 +6,8 @@
 //       $(find bindings/unity/Runtime -name '*.cs' ! -path '*/Unity/*') bindings/unity/Tests~/Mono/FoilNativeTests.cs
 //   LD_LIBRARY_PATH=target/debug FOIL_BASE_URL=http://127.0.0.1:8000 FOIL_API_KEY=pk_live_... \
 //       FOIL_PERSONA_ID=<Grumpy Barista's id> FOIL_UNLOCK_PERSONA_ID=<Corwin's id> \
-//       FOIL_EXAMPLES_DIR=examples/personas mono FoilNativeTests.exe
+//       FOIL_EXAMPLES_DIR=examples/personas FOIL_TEST_TOKEN_PLAYER=<a player id> \
+//       FOIL_TEST_FRESH_TOKEN=<a player token for it> mono FoilNativeTests.exe
 //
 // The game's main loop is emulated: a single-threaded SynchronizationContext (like Unity's)
 // plus client.Pump() once per "frame", so `await` resumes on the main thread as in a game.
@@ -38,6 +39,8 @@ namespace FoilEngine.Tests
         private static string _personaId;
         private static string _unlockPersonaId;
         private static string _examples;
+        private static string _tokenPlayer;
+        private static string _freshToken;
         private static int _mainThread;
         private static int _passed;
         private static int _failed;
@@ -50,6 +53,8 @@ namespace FoilEngine.Tests
             _personaId = Env("FOIL_PERSONA_ID");
             _unlockPersonaId = Env("FOIL_UNLOCK_PERSONA_ID");
             _examples = Env("FOIL_EXAMPLES_DIR");
+            _tokenPlayer = Env("FOIL_TEST_TOKEN_PLAYER");
+            _freshToken = Env("FOIL_TEST_FRESH_TOKEN");
             string only = Environment.GetEnvironmentVariable("FOIL_TEST_FILTER");
 
             var tests = new List<KeyValuePair<string, Action>>
@@ -65,6 +70,7 @@ namespace FoilEngine.Tests
                 Case("bad_api_key_is_an_authentication_exception", BadKey),
                 Case("server_errors_map_to_exceptions_by_status", BadRequest),
                 Case("validate_llm_key_reports_validity", ValidateLlmKey),
+                Case("an_expiring_token_raises_on_credential_expiring_and_set_api_key_replaces_it", PlayerTokens),
                 Case("handler_exception_surfaces_from_pump_without_losing_results", HandlerException),
                 Case("cancellation_token_cancels_a_hanging_request", Cancellation),
                 Case("timeout_is_reported_with_code_timeout", RequestTimeout),
@@ -703,6 +709,67 @@ namespace FoilEngine.Tests
                 Check(!openai.Valid, "a real provider without a key is not valid");
                 Equal("openai/gpt-4o-mini", openai.Model, "model");
                 Check(!string.IsNullOrEmpty(openai.Error), "the error says why");
+            });
+        }
+
+        /// <summary>
+        /// A player token with a readable expiry and a made-up signature (the server refuses it;
+        /// the library schedules its expiry event all the same).
+        /// </summary>
+        private static string UnsignedToken(long issuedAt, long expiresAt)
+        {
+            return "pt_" + Base64Url("{\"alg\":\"HS256\",\"typ\":\"JWT\"}") + "."
+                + Base64Url("{\"sub\":\"x\",\"iat\":" + issuedAt + ",\"exp\":" + expiresAt + "}")
+                + ".bm90LXNpZ25lZA";
+        }
+
+        private static string Base64Url(string text)
+        {
+            return Convert.ToBase64String(Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        }
+
+        private static void PlayerTokens()
+        {
+            MainLoop.Run(async loop =>
+            {
+                long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                long expiresAt = now + 2;
+                FoilEngineClient client = NewClient(loop, apiKey: UnsignedToken(now, expiresAt), maxRetries: 0);
+                var expiring = new List<DateTimeOffset>();
+                client.OnCredentialExpiring += e => { OnMain("OnCredentialExpiring"); expiring.Add(e); };
+                FoilEngineClient keyed = NewClient(loop);
+                int keyedEvents = 0;
+                keyed.OnCredentialExpiring += e => keyedEvents++;
+
+                await ThrowsAsync<AuthenticationException>(
+                    () => client.Machines.ListAsync(_personaId, _tokenPlayer), "the server refuses the unsigned token");
+                DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+                while (expiring.Count == 0)
+                {
+                    Check(DateTime.UtcNow < deadline, "OnCredentialExpiring was raised");
+                    await Task.Delay(10);
+                }
+                Equal(DateTimeOffset.FromUnixTimeSeconds(expiresAt), expiring[0], "the token's expiry");
+
+                // Refused keys throw and change nothing.
+                Throws<ArgumentException>(() => client.SetApiKey(null), "null key");
+                Throws<ArgumentException>(() => client.SetApiKey("  "), "blank key");
+                ArgumentException bad = Throws<ArgumentException>(() => client.SetApiKey("pt_a\r\nX-Injected: 1"), "a line break");
+                Check(bad.Message.Contains("api_key"), "the native message names the argument: " + bad.Message);
+
+                // The fresh token from the backend: the next requests use it, for its player only.
+                client.SetApiKey(_freshToken);
+                SessionInit init = await client.Chat.InitSessionAsync(_personaId, _tokenPlayer, "Alex", "non-binary");
+                Equal(_tokenPlayer, init.UserSessionId, "the token's player");
+                ForbiddenException other = await ThrowsAsync<ForbiddenException>(
+                    () => client.Machines.ListAsync(_personaId, NewPlayer("other")), "another player");
+                Equal("player_token_scope", other.Code, "code");
+
+                await Task.Delay(300);
+                Equal(1, expiring.Count, "once per token, none for the hour-long one");
+                Equal(0, keyedEvents, "never for an API key");
+                client.Dispose();
+                Throws<ObjectDisposedException>(() => client.SetApiKey(_freshToken), "after Dispose");
             });
         }
 

@@ -35,6 +35,8 @@ namespace FoilEngine.Tests
         private static string _baseUrl;
         private static string _apiKey;
         private static string _personaId;
+        private static string _tokenPlayer;
+        private static string _freshToken;
         private static int _mainThread;
         private static int _passed;
         private static int _failed;
@@ -45,6 +47,8 @@ namespace FoilEngine.Tests
             _baseUrl = Env("FOIL_BASE_URL");
             _apiKey = Env("FOIL_API_KEY");
             _personaId = Env("FOIL_PERSONA_ID");
+            _tokenPlayer = Env("FOIL_TEST_TOKEN_PLAYER");
+            _freshToken = Env("FOIL_TEST_FRESH_TOKEN");
             string only = Environment.GetEnvironmentVariable("FOIL_TEST_FILTER");
             var tests = new List<KeyValuePair<string, Action>>
             {
@@ -53,6 +57,7 @@ namespace FoilEngine.Tests
                 Case("behaviour_on_application_quit_disposes", ApplicationQuit),
                 Case("quitting_disposes_every_client", QuittingDisposesAll),
                 Case("domain_reload_disposes_every_client", DomainReload),
+                Case("behaviour_api_key_refreshes_the_live_client", RefreshToken),
             };
             foreach (KeyValuePair<string, Action> test in tests)
             {
@@ -325,6 +330,45 @@ namespace FoilEngine.Tests
             RunFrames(component, personas);
             Check(personas.Result.Length > 0, "a client created after the reload works");
             SetEnabled(component, false);
+        }
+
+        private static void RefreshToken()
+        {
+            // As docs/player-tokens-engines.md shows: the component starts on a token about to
+            // expire; the handler passes a fresh one through ApiKey; the same client goes on.
+            long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            string soon = "pt_" + Base64Url("{\"alg\":\"HS256\"}") + "."
+                + Base64Url("{\"iat\":" + now + ",\"exp\":" + (now + 2) + "}") + ".c2ln";
+            var component = new FoilEngineBehaviour { ApiKey = soon, BaseUrl = _baseUrl };
+            var threads = new List<int>();
+            component.ClientCreated += c => c.OnCredentialExpiring += expiresAt =>
+            {
+                threads.Add(Thread.CurrentThread.ManagedThreadId);
+                component.ApiKey = _freshToken;
+            };
+            Message(component, "OnEnable");
+            FoilEngineClient client = component.Client;
+            try
+            {
+                var refreshed = new TaskCompletionSource<bool>();
+                client.OnCredentialExpiring += e => refreshed.TrySetResult(true);
+                RunFrames(component, refreshed.Task, 10000);
+                Check(threads.Count == 1 && threads[0] == _mainThread, "the handler ran once, in Update()");
+                Check(component.ApiKey == _freshToken, "the component keeps the new key");
+                Task<MachineInfo[]> machines = client.Machines.ListAsync(_personaId, _tokenPlayer);
+                RunFrames(component, machines);
+                Check(machines.Result.Length > 0, "the same client works with the fresh token");
+                Check(ReferenceEquals(client, component.Client), "no new client was made");
+            }
+            finally
+            {
+                SetEnabled(component, false);
+            }
+        }
+
+        private static string Base64Url(string text)
+        {
+            return Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         }
     }
 }

@@ -223,6 +223,34 @@ void UFoilEngineSubsystem::Disconnect()
 	DestroyClient(/*bFinishPending=*/ true);
 }
 
+bool UFoilEngineSubsystem::SetApiKey(const FString& ApiKey)
+{
+	check(IsInGameThread());
+	const std::string Key = Setting(ApiKey);
+	if (PendingConfig.IsSet())
+	{
+		// Connect was called from a callback: the client made after this Tick gets the key too.
+		PendingConfig.GetValue().api_key = Key;
+	}
+	if (!Client.IsValid())
+	{
+		if (PendingConfig.IsSet())
+		{
+			return true;
+		}
+		FailNextTick(FoilUnreal::MakeLocalError(TEXT("invalid_handle"),
+			TEXT("not connected: call Connect or ConnectWith before SetApiKey")), nullptr);
+		return false;
+	}
+	const foil::Result<void> Set = Client->set_api_key(Key);
+	if (!Set)
+	{
+		FailNextTick(FoilUnreal::ToUnreal(Set.error()), nullptr);
+		return false;
+	}
+	return true;
+}
+
 bool UFoilEngineSubsystem::IsConnected() const
 {
 	return Client.IsValid();
@@ -290,6 +318,15 @@ foil::GameEventHandlers UFoilEngineSubsystem::MakeGameEventHandlers()
 	Handlers.on_machine_completed = [Broadcast](const foil::MachineCompleted& Payload) { Broadcast(FoilUnreal::ToUnreal(Payload)); };
 	Handlers.on_machines_unlocked = [Broadcast](const foil::MachinesUnlocked& Payload) { Broadcast(FoilUnreal::ToUnreal(Payload)); };
 	Handlers.on_session_ended = [Broadcast](const foil::SessionEnded& Payload) { Broadcast(FoilUnreal::ToUnreal(Payload)); };
+	Handlers.on_credential_expiring = [WeakThis](const foil::CredentialExpiring& Payload)
+	{
+		if (UFoilEngineSubsystem* Self = WeakThis.Get())
+		{
+			UE_LOG(LogFoilEngine, Log, TEXT("The player token expires at %lld: asking for a fresh one."),
+				static_cast<long long>(Payload.expires_at));
+			Self->OnCredentialExpiring.Broadcast(FDateTime::FromUnixTimestamp(Payload.expires_at));
+		}
+	};
 	// Only requests issued on GetClient() without a callback end up here: nobody waits for them.
 	Handlers.on_unclaimed_event = [](const foil::Event& Event)
 	{

@@ -26,7 +26,11 @@ public:
 	UPROPERTY(Config, EditAnywhere, BlueprintReadOnly, Category = "Connection")
 	FString BaseUrl = TEXT("https://api.foilengine.io");
 
-	/** The game's API key (pk_live_...), sent as X-API-Key. Required. */
+	/**
+	 * The game's API key (pk_live_...), sent as X-API-Key. Required to connect on startup. For
+	 * player tokens from your backend, leave it empty and turn bConnectOnStartup off: call
+	 * ConnectWith with the token, then SetApiKey on OnCredentialExpiring.
+	 */
 	UPROPERTY(Config, EditAnywhere, BlueprintReadOnly, Category = "Connection")
 	FString ApiKey;
 

@@ -24,6 +24,8 @@ DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FFoilReplySignature, const FFoilChat
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FFoilGameEventSignature, const FFoilGameEvent&, GameEvent);
 /** A request made through this subsystem failed (also refused and cancelled ones). */
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FFoilErrorSignature, const FFoilError&, Error);
+/** The player token in use expires at ExpiresAt (UTC): fetch a fresh one and call SetApiKey. */
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FFoilCredentialExpiringSignature, const FDateTime&, ExpiresAt);
 
 /**
  * The Foil Engine client of a game instance. Owns one foil::Client (include/foil.hpp over the
@@ -85,6 +87,17 @@ public:
 	 */
 	UFUNCTION(BlueprintCallable, Category = "Foil Engine")
 	void Disconnect();
+
+	/**
+	 * Replaces the credential of the live client (sent as X-API-Key): an API key, or a fresh
+	 * player token from your backend — typically in an OnCredentialExpiring handler. Requests
+	 * made from now on send it; the new token's expiry is watched instead of the old one's.
+	 * False (and OnError on the next Tick) when not connected or when the key is refused
+	 * (empty, or characters not allowed in a header); the credential is unchanged then. Only
+	 * the live client changes: Connect() later uses the project settings again.
+	 */
+	UFUNCTION(BlueprintCallable, Category = "Foil Engine")
+	bool SetApiKey(const FString& ApiKey);
 
 	/** True while a client exists (it says nothing about the server being reachable). */
 	UFUNCTION(BlueprintPure, Category = "Foil Engine")
@@ -168,6 +181,14 @@ public:
 	/** Every failed request made through this subsystem, after its own failure callback. */
 	UPROPERTY(BlueprintAssignable, Category = "Foil Engine")
 	FFoilErrorSignature OnError;
+
+	/**
+	 * The player token the client uses expires soon (at ExpiresAt, UTC): fetch a fresh one from
+	 * your backend and pass it to SetApiKey. Broadcast once per token, min(60 s, lifetime / 10)
+	 * before it expires (on the next Tick if that moment has passed); never for an API key.
+	 */
+	UPROPERTY(BlueprintAssignable, Category = "Foil Engine")
+	FFoilCredentialExpiringSignature OnCredentialExpiring;
 
 private:
 	foil::GameEventHandlers MakeGameEventHandlers();
