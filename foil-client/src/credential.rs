@@ -57,6 +57,30 @@ pub fn credential_refresh_time(credential: &str) -> Option<SystemTime> {
     )
 }
 
+/// When a client should announce that its credential needs replacing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshSchedule {
+    /// The token's expiry, in seconds since the epoch (the event's payload).
+    pub expires_at_unix: u64,
+    /// How long from now to wait before announcing it; zero when it is due already.
+    pub wait: Duration,
+}
+
+/// The [`RefreshSchedule`] of `credential` as of now: `None` for an API key or anything
+/// without a readable expiry. The signature is not checked (see [`credential_expiry`]).
+pub fn refresh_schedule(credential: &str) -> Option<RefreshSchedule> {
+    let expires_at = credential_expiry(credential)?;
+    let refresh_at = credential_refresh_time(credential)?;
+    Some(RefreshSchedule {
+        expires_at_unix: expires_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        wait: refresh_at
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    })
+}
+
 struct Claims {
     expires_at: SystemTime,
     issued_at: Option<SystemTime>,

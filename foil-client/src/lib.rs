@@ -64,8 +64,8 @@ pub use config::{
     DEFAULT_STREAM_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use credential::{
-    credential_expiry, credential_refresh_time, is_player_token, MAX_REFRESH_MARGIN,
-    PLAYER_TOKEN_PREFIX,
+    credential_expiry, credential_refresh_time, is_player_token, refresh_schedule, RefreshSchedule,
+    MAX_REFRESH_MARGIN, PLAYER_TOKEN_PREFIX,
 };
 pub use error::{ArgumentError, ArgumentProblem, ClientError, ErrorPayload};
 pub use events::{GameEvent, SessionTracker};

@@ -11,11 +11,11 @@ use std::os::raw::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::{JoinHandle, ThreadId};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use foil_client::wire::{ChatHistory, ChatResponse, ResetResult, SessionInit, SessionStatus};
 use foil_client::{
-    credential_expiry, credential_refresh_time, Client, ClientError, GameEvent, SessionTracker,
+    refresh_schedule, Client, ClientError, GameEvent, RefreshSchedule, SessionTracker,
 };
 use futures_util::FutureExt;
 use tokio::task::AbortHandle;
@@ -392,24 +392,22 @@ impl ClientInner {
     }
 
     /// Schedules CREDENTIAL_EXPIRING for `credential` at its refresh time (see
-    /// `foil_client::credential_refresh_time`) — queued right away when that has passed — and
+    /// `foil_client::refresh_schedule`) — queued right away when that has passed — and
     /// drops the pending one of the previous credential. Nothing for an API key (no expiry).
     fn watch_credential(&self, state: &mut State, credential: &str) {
         state.credential_generation += 1;
         if let Some(timer) = state.credential_timer.take() {
             timer.abort();
         }
-        let (Some(expires_at), Some(refresh_at)) = (
-            credential_expiry(credential),
-            credential_refresh_time(credential),
-        ) else {
+        let Some(RefreshSchedule {
+            expires_at_unix: expires_at,
+            wait: delay,
+        }) = refresh_schedule(credential)
+        else {
             return;
         };
-        let expires_at = expires_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        match refresh_at.duration_since(SystemTime::now()) {
-            Ok(delay) if !delay.is_zero() => {
+        match delay {
+            delay if !delay.is_zero() => {
                 let generation = state.credential_generation;
                 let shared = self.shared.clone();
                 let timer = self.handle.spawn(async move {

@@ -29,11 +29,11 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use foil_client::{
-    credential_expiry, credential_refresh_time, ArgumentError, Client, ClientConfig, ClientError,
-    ErrorPayload, GameEvent, SessionTracker, StreamEvent,
+    refresh_schedule, ArgumentError, Client, ClientConfig, ClientError, ErrorPayload, GameEvent,
+    RefreshSchedule, SessionTracker, StreamEvent,
 };
 use foil_types::wire::{ChatHistory, ChatResponse, ResetResult, SessionInit, SessionStatus};
 use futures_util::StreamExt;
@@ -531,7 +531,7 @@ impl Dispatcher {
     }
 
     /// Schedules [`Signal::CredentialExpiring`] for `credential` at its refresh time (see
-    /// [`credential_refresh_time`]) — queued at once when that has passed — and drops the
+    /// [`refresh_schedule`]) — queued at once when that has passed — and drops the
     /// pending one of the previous credential. Nothing for an API key (no expiry).
     fn watch_credential(&self, credential: &str) {
         let Some(runtime) = &self.runtime else {
@@ -545,17 +545,16 @@ impl Dispatcher {
         if let Some(timer) = state.credential_timer.take() {
             timer.abort();
         }
-        let (Some(expires_at), Some(refresh_at)) = (
-            credential_expiry(credential),
-            credential_refresh_time(credential),
-        ) else {
+        let Some(RefreshSchedule {
+            expires_at_unix,
+            wait: delay,
+        }) = refresh_schedule(credential)
+        else {
             return;
         };
-        let expires_at = expires_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        match refresh_at.duration_since(SystemTime::now()) {
-            Ok(delay) if !delay.is_zero() => {
+        let expires_at = i64::try_from(expires_at_unix).unwrap_or(i64::MAX);
+        match delay {
+            delay if !delay.is_zero() => {
                 let generation = state.credential_generation;
                 let shared = self.shared.clone();
                 let timer = runtime.spawn(async move {
@@ -937,24 +936,14 @@ mod tests {
     }
 
     fn token(expires_in: i64) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
         let claims = format!(r#"{{"iat":{now},"exp":{}}}"#, now + expires_in);
         // base64url of the claims, by hand (the header and signature are not read).
-        const ALPHABET: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut payload = String::new();
-        for chunk in claims.as_bytes().chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..=chunk.len() {
-                payload.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
+        use base64::Engine as _;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
         format!("pt_e30.{payload}.c2ln")
     }
 
