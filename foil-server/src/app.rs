@@ -39,7 +39,6 @@ pub struct ApiContext {
     pub jwt: Arc<JwtVerifier>,
     pub limiter: Arc<RateLimiter>,
     pub key_hasher: KeyHasher,
-    pub http: reqwest::Client,
     /// LLM providers from configuration (base URLs and operator keys).
     pub providers: Arc<Providers>,
     /// The pooled LLM client.
@@ -108,7 +107,6 @@ impl ApiContext {
             db,
             jwt: Arc::new(jwt),
             limiter,
-            http,
             providers: Arc::new(providers),
             llm,
             metrics: metrics_handle(),

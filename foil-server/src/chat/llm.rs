@@ -204,14 +204,6 @@ impl LlmSelection {
         }
         self
     }
-
-    pub fn step(&self, step: Step) -> &StepLlm {
-        match step {
-            Step::Eval => &self.eval,
-            Step::Response => &self.response,
-            Step::Summarization => &self.summarization,
-        }
-    }
 }
 
 /// The operator's provider key pays only for the models the operator lists (`operator_models`,

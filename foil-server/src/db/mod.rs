@@ -123,10 +123,6 @@ impl Db {
         &self.pool
     }
 
-    pub fn kind(&self) -> DbKind {
-        self.kind
-    }
-
     /// Begins a write transaction (see [`Db::sqlite_writer`]).
     pub async fn begin_write(&self) -> Result<WriteTx<'_>, sqlx::Error> {
         let writer = match self.kind {
@@ -168,11 +164,6 @@ pub fn now() -> String {
 
 pub fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
-/// A new random id.
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 /// Whether an error is a unique-constraint violation (both databases).
