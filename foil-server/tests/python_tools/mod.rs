@@ -23,6 +23,11 @@ pub fn skip(reason: &str) {
 /// The `bin/` directory of the venv `name` holding `requirement` (a pip requirement pinned to
 /// one version), creating it on first use.
 pub fn venv_with(name: &str, requirement: &str) -> Result<PathBuf, String> {
+    // Tests of one binary running at once must not build the same venv side by side.
+    static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _creating = CREATING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let bin = venv.join("bin");
     // Marks a finished install, so an interrupted one is redone rather than half-used.
