@@ -123,6 +123,10 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// three-byte character and panics (found by the `sse_decoders` fuzz target,
 /// `fuzz/regressions/sse_decoders/utf8-bom-panic`), so it must never see one.
 fn skip_utf8_bom(body: ByteStream) -> ByteStream {
+    // Fused: a body that ended inside a possible BOM hands its bytes on, and the next read
+    // must then find the end again rather than poll a finished stream (which panics: found by
+    // the fuzz target, `fuzz/regressions/sse_decoders/partial-bom-then-end`).
+    let body = body.fuse();
     // `Some(head)`: still looking at the first bytes, `head` held back so far.
     let state = (body, Some(Vec::<u8>::new()));
     Box::pin(futures_util::stream::unfold(
@@ -262,9 +266,9 @@ mod tests {
     use super::*;
 
     /// A response whose body arrives in pieces of `every` bytes.
-    fn response(body: &str, every: usize) -> reqwest::Response {
+    fn response(body: &(impl AsRef<[u8]> + ?Sized), every: usize) -> reqwest::Response {
         let pieces: Vec<Result<Bytes, std::io::Error>> = body
-            .as_bytes()
+            .as_ref()
             .chunks(every)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
@@ -273,7 +277,7 @@ mod tests {
     }
 
     async fn decode(
-        body: &str,
+        body: &(impl AsRef<[u8]> + ?Sized),
         every: usize,
         decoder: Box<dyn EventDecoder>,
     ) -> Result<Vec<String>, LlmError> {
@@ -301,6 +305,16 @@ mod tests {
             for every in [1, 2, 3, 5] {
                 let result = decode(only, every, Box::<crate::openai::Decoder>::default()).await;
                 assert!(result.is_err(), "truncated, reading {every} at a time");
+            }
+        }
+        // A body that ends inside what could have been a BOM (the third reproducer: `EF BB`).
+        for partial in [&b"\xef"[..], b"\xef\xbb", b"\xef\xbb\xbf\xef\xbb"] {
+            for every in [1, 2, 3] {
+                let result = decode(partial, every, Box::<crate::openai::Decoder>::default()).await;
+                assert!(
+                    result.is_err(),
+                    "truncated, {partial:?} read {every} at a time"
+                );
             }
         }
         let twice = format!("\u{feff}{body}");

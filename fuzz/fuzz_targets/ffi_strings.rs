@@ -3,10 +3,11 @@
 //! `foil_client_new` (every string of `FoilClientConfig`), the request functions
 //! (`foil_list_machines`, `foil_init_session`, `foil_send_message`,
 //! `foil_send_message_stream`, `foil_get_session`, `foil_get_history`, `foil_reset_session`,
-//! `foil_validate_llm_key`), `foil_cancel`, `foil_poll_event` / `foil_event_free` and
-//! `foil_last_status` / `foil_last_error`.
+//! `foil_validate_llm_key`), `foil_client_set_api_key`, `foil_cancel`, `foil_poll_event` /
+//! `foil_event_free` and `foil_last_status` / `foil_last_error`.
 //!
-//! Input: the first byte picks the function (and the `foil_last_error` buffer size); the
+//! Input: the first byte picks the function (and the `foil_last_error` buffer size; 250 and
+//! above: `foil_client_set_api_key`); the
 //! rest is split at NUL bytes into its string arguments, in order: a missing argument is
 //! NULL, an empty piece an empty string, and bytes are passed as they are (invalid UTF-8
 //! included).
@@ -28,6 +29,9 @@
 //! - `foil_client_new` writes a handle exactly when it returns FOIL_STATUS_OK, and a failure
 //!   is readable with `foil_last_status(NULL)` / `foil_last_error(NULL, ...)`;
 //! - `foil_last_error` writes a NUL-terminated UTF-8 prefix of the message into any buffer;
+//! - `foil_client_set_api_key` accepts exactly the keys `foil_client::Client::set_api_key`
+//!   accepts; an accepted player token's CREDENTIAL_EXPIRING (if due) is a client event of
+//!   request 0 with a NUL-terminated `{"expires_at": N}` payload;
 //! - a made-up handle is refused with FOIL_STATUS_INVALID_HANDLE; a panic never escapes (any
 //!   FOIL_STATUS_PANIC fails the run).
 
@@ -38,7 +42,8 @@ use std::os::raw::c_char;
 use std::sync::OnceLock;
 
 use foil::{
-    foil_cancel, foil_client_config_init, foil_client_free, foil_client_new, foil_event_free,
+    foil_cancel, foil_client_config_init, foil_client_free, foil_client_new,
+    foil_client_set_api_key, foil_event_free,
     foil_get_history, foil_get_session, foil_init_session, foil_last_error, foil_last_status,
     foil_list_machines, foil_poll_event, foil_reset_session, foil_send_message,
     foil_send_message_stream, foil_validate_llm_key, FoilClient, FoilClientConfig, FoilEvent,
@@ -57,7 +62,7 @@ fn client() -> *mut FoilClient {
         // SAFETY: initialised just above.
         let mut config = unsafe { config.assume_init() };
         config.base_url = c"http://127.0.0.1:9".as_ptr();
-        config.api_key = c"pk_live_0123456789abcdef0123456789abcdef".as_ptr();
+        config.api_key = KEY.as_ptr();
         config.max_retries = 0;
         config.timeout_ms = 1000;
         let mut out: *mut FoilClient = std::ptr::null_mut();
@@ -271,6 +276,58 @@ fn finish(client: *mut FoilClient, id: u64) {
     }
 }
 
+/// The key the shared client is created with, and given back after each key change.
+const KEY: &CStr = c"pk_live_0123456789abcdef0123456789abcdef";
+
+/// `foil_client_set_api_key` on the shared client with the input's first string; then the
+/// usual key again, with any CREDENTIAL_EXPIRING event drained.
+fn set_api_key(args: &Args, buf_len: usize) {
+    // The oracle: foil-client's own check of a replacement key, on a client of its own.
+    static ORACLE: OnceLock<foil_client::Client> = OnceLock::new();
+    let oracle = ORACLE.get_or_init(|| {
+        foil_client::Client::new(
+            ClientConfig::new(KEY.to_str().expect("UTF-8"))
+                .with_base_url("http://127.0.0.1:9"),
+        )
+        .expect("a valid config")
+    });
+    let expected = args
+        .text(0)
+        .map_err(|_| ())
+        .and_then(|key| oracle.set_api_key(key).map_err(|_| ()));
+    let client = client();
+    // SAFETY: a live client; the string is NULL or NUL-terminated and outlives the call.
+    let status = unsafe { foil_client_set_api_key(client, args.ptr(0)) };
+    assert_ne!(status, FoilStatus::Panic, "foil_client_set_api_key panicked");
+    assert_eq!(
+        status == FoilStatus::Ok,
+        expected.is_ok(),
+        "foil_client_set_api_key: {status:?}, foil-client: {expected:?}"
+    );
+    if status != FoilStatus::Ok {
+        assert!(!check_last_error(client, buf_len).is_empty());
+    }
+    // SAFETY: a live client and a static NUL-terminated key.
+    assert_eq!(
+        unsafe { foil_client_set_api_key(client, KEY.as_ptr()) },
+        FoilStatus::Ok
+    );
+    loop {
+        let mut event = FoilEvent::EMPTY;
+        // SAFETY: a live client and a writable event.
+        if !unsafe { foil_poll_event(client, &mut event) } {
+            break;
+        }
+        assert_eq!(event.request_id, 0);
+        assert_eq!(event.kind, FoilEventKind::CREDENTIAL_EXPIRING);
+        // SAFETY: a payload handed out by foil_poll_event, NUL-terminated.
+        let payload = unsafe { CStr::from_ptr(event.payload) }.to_str().expect("UTF-8");
+        assert!(payload.starts_with(r#"{"expires_at":"#), "{payload}");
+        // SAFETY: an event filled by foil_poll_event.
+        unsafe { foil_event_free(&mut event) };
+    }
+}
+
 /// Accepted calls are costly (a client's runtime threads, a task and its cancellation), so
 /// only one accepted input in [`SAMPLE`] (chosen by a hash of the input, so a rerun of an
 /// input does the same) makes the call; refused ones always do. The rest still check
@@ -307,6 +364,11 @@ fuzz_target!(|data: &[u8]| {
     let mode = selector % 10;
     let buf_len = usize::from(selector / 10);
     let sampled = sampled(data);
+
+    if selector >= 250 {
+        set_api_key(&Args::new(rest, 1), buf_len);
+        return;
+    }
 
     if mode == 0 {
         client_new(&Args::new(rest, 10), buf_len, sampled);
