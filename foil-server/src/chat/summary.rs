@@ -2,7 +2,7 @@
 //! delays a reply.
 //!
 //! Bounded on every side: one summarization per session at a time (a later turn does not start
-//! a second one), at most [`BATCH`] messages read per run (a long backlog is folded over
+//! a second one; the running one goes round once more instead), at most [`BATCH`] messages read per run (a long backlog is folded over
 //! several turns), the session's summary state read fresh when the task runs (a task that ran
 //! late does not redo what another did), and a failing summarizer backs off per session
 //! (30 s doubling to 30 min) instead of being retried on every turn.
@@ -31,6 +31,9 @@ const MAX_TRACKED: usize = 100_000;
 #[derive(Debug, Clone, Copy, Default)]
 struct Attempts {
     running: bool,
+    /// A turn asked for a run while one was running: the running one goes round once more
+    /// (with a fresh read), so the fold that turn needed is not skipped.
+    again: bool,
     failures: u32,
     retry_at: Option<Instant>,
 }
@@ -56,7 +59,11 @@ impl SummaryGate {
         }
         let mut entry = self.sessions.entry(session).or_default();
         let now = Instant::now();
-        if entry.running || entry.retry_at.is_some_and(|at| at > now) {
+        if entry.running {
+            entry.again = true;
+            return None;
+        }
+        if entry.retry_at.is_some_and(|at| at > now) {
             return None;
         }
         entry.running = true;
@@ -73,14 +80,27 @@ impl SummaryGate {
     }
 }
 
+impl Running<'_> {
+    /// Whether a turn asked for another run while this one ran (and clears the request).
+    fn wanted_again(&self) -> bool {
+        self.gate
+            .sessions
+            .get_mut(&self.session)
+            .is_some_and(|mut a| std::mem::take(&mut a.again))
+    }
+}
+
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         if !self.failed {
+            // A request that arrived after the last `wanted_again` is dropped with the entry:
+            // the next turn asks again.
             self.gate.sessions.remove(&self.session);
             return;
         }
         if let Some(mut a) = self.gate.sessions.get_mut(&self.session) {
             a.running = false;
+            a.again = false;
             a.failures = a.failures.saturating_add(1);
             let backoff = FIRST_BACKOFF
                 .saturating_mul(2u32.saturating_pow(a.failures - 1))
@@ -109,7 +129,12 @@ pub fn spawn(
         let Some(mut running) = ctx.summaries.start(session.id) else {
             return;
         };
-        running.failed = !summarize(&ctx, &persona, &machine_key, &session, &selection).await;
+        loop {
+            running.failed = !summarize(&ctx, &persona, &machine_key, &session, &selection).await;
+            if running.failed || !running.wanted_again() {
+                break;
+            }
+        }
         if running.failed {
             tracing::warn!(
                 session_id = %session.id,
@@ -202,5 +227,35 @@ async fn summarize(
             tracing::warn!(error = %e, "summary: the summarizer failed");
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_turn_during_a_run_makes_the_run_go_round_again() {
+        let gate = SummaryGate::default();
+        let session = Uuid::new_v4();
+        let running = gate.start(session).expect("nothing runs yet");
+        assert!(!running.wanted_again(), "nobody asked");
+        assert!(gate.start(session).is_none(), "one run per session");
+        assert!(running.wanted_again(), "the turn's request is kept");
+        assert!(!running.wanted_again(), "and taken once");
+        drop(running);
+        assert!(gate.start(session).is_some(), "free again after the run");
+    }
+
+    #[test]
+    fn a_failed_run_backs_off() {
+        let gate = SummaryGate::default();
+        let session = Uuid::new_v4();
+        let mut running = gate.start(session).unwrap();
+        assert!(gate.start(session).is_none());
+        running.failed = true;
+        drop(running);
+        assert_eq!(gate.failures(session), 1);
+        assert!(gate.start(session).is_none(), "backing off");
     }
 }
