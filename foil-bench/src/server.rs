@@ -364,7 +364,7 @@ fn parse_demo(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> Opti
 }
 
 async fn start_in_process(env: Vec<(String, String)>) -> anyhow::Result<(Kind, Demo, String)> {
-    use foil_server::{app::ApiContext, config::Config, server};
+    use foil_server::{config::Config, context::ApiContext, server};
     let mut config = Config::default();
     config.apply_env(env)?;
     server::resolve_jwt_secret(&mut config)?;

@@ -1,4 +1,4 @@
-//! Errors of LLM calls, their HTTP mapping (api.md §1), and the sanitizer that keeps keys and
+//! Errors of LLM calls, their stable codes (api.md §1; the server maps them to statuses), and the sanitizer that keeps keys and
 //! raw provider bodies out of messages.
 
 /// Why an LLM call failed. Messages never contain a key or more than a short, sanitized excerpt
@@ -76,19 +76,6 @@ fn status_hint(status: Option<u16>) -> String {
 }
 
 impl LlmError {
-    /// The HTTP status the server answers with (api.md §1).
-    pub fn http_status(&self) -> u16 {
-        match self {
-            LlmError::UnknownModel { .. } | LlmError::KeyRequired { .. } => 400,
-            LlmError::InvalidKey { .. } => 401,
-            LlmError::RateLimited { .. } => 429,
-            LlmError::Upstream { .. } | LlmError::TooLarge { .. } => 502,
-            LlmError::Timeout { .. } => 504,
-            // Reaching the network client with `offline` is a server bug.
-            LlmError::OfflineNotSupported => 500,
-        }
-    }
-
     /// The stable `error.code` the server answers with.
     pub fn code(&self) -> &'static str {
         match self {
@@ -263,48 +250,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statuses_and_codes_follow_the_api_table() {
+    fn codes_follow_the_api_table() {
         let p = || "openai".to_string();
         let cases = [
-            (LlmError::unknown_model("x"), 400, "llm_model_unknown"),
-            (
-                LlmError::KeyRequired { provider: p() },
-                400,
-                "llm_key_required",
-            ),
-            (
-                LlmError::InvalidKey {
+            (LlmError::unknown_model("x"), "llm_model_unknown"),
+            (LlmError::KeyRequired { provider: p() }, "llm_key_required"),
+            (LlmError::InvalidKey {
                     provider: p(),
                     message: String::new(),
-                },
-                401,
-                "llm_key_invalid",
-            ),
-            (
-                LlmError::RateLimited {
+                }, "llm_key_invalid"),
+            (LlmError::RateLimited {
                     provider: p(),
                     retry_after: Some(3),
-                },
-                429,
-                "rate_limited",
-            ),
-            (
-                LlmError::upstream("openai", "boom"),
-                502,
-                "llm_upstream_error",
-            ),
-            (LlmError::Timeout { provider: p() }, 504, "llm_timeout"),
-            (
-                LlmError::TooLarge {
+                }, "rate_limited"),
+            (LlmError::upstream("openai", "boom"), "llm_upstream_error"),
+            (LlmError::Timeout { provider: p() }, "llm_timeout"),
+            (LlmError::TooLarge {
                     provider: p(),
                     limit: 10,
-                },
-                502,
-                "llm_upstream_error",
-            ),
+                }, "llm_upstream_error"),
         ];
-        for (error, status, code) in cases {
-            assert_eq!(error.http_status(), status, "{error:?}");
+        for (error, code) in cases {
             assert_eq!(error.code(), code, "{error:?}");
         }
     }

@@ -425,7 +425,7 @@ async fn validate_key_uses_the_models_endpoint() {
             matches!(error, LlmError::InvalidKey { .. }),
             "{model}: {error:?}"
         );
-        assert_eq!(error.http_status(), 401);
+        assert_eq!(error.code(), "llm_key_invalid");
     }
 }
 
@@ -447,7 +447,7 @@ async fn oversized_responses_are_refused() {
         s.mock.push_reply(Reply::text(long.clone()));
         let error = s.stream_text(model, &request()).await.unwrap_err();
         assert!(matches!(error, LlmError::TooLarge { .. }), "{error:?}");
-        assert_eq!(error.http_status(), 502);
+        assert_eq!(error.code(), "llm_upstream_error");
     }
 }
 

@@ -7,16 +7,16 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::auth::api_key::KeyScope;
 use crate::auth::password;
-use crate::config::{Config, ENV_HELP};
+use crate::config::{env_help, Config};
 use crate::db;
 use crate::server::{self, init_tracing, local_user, open_db, resolve_jwt_secret};
 
 /// The Foil Engine server: AI-driven NPCs for games.
 #[derive(Parser, Debug)]
-#[command(name = "foil-server", version, after_long_help = ENV_HELP, after_help = "Run `foil-server --help` for every configuration setting.")]
+#[command(name = "foil-server", version, after_long_help = env_help(), after_help = "Run `foil-server --help` for every configuration setting.")]
 pub struct Cli {
     /// TOML configuration file (FOIL_* environment variables override it).
     #[arg(long, global = true, env = "FOIL_CONFIG")]
@@ -126,6 +126,9 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing(config.log_format);
+    for var in Config::unknown_env_vars(std::env::vars()) {
+        tracing::warn!(variable = %var, "no setting has this name; the variable is ignored");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

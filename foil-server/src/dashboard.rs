@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorCode};
 

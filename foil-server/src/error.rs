@@ -384,6 +384,59 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// Seconds a client is told to wait when a provider rate-limited us without saying how long.
+const DEFAULT_PROVIDER_RETRY_AFTER: u64 = 5;
+
+/// An LLM call's failure as the API answers it (api.md §1): the caller's model or key is a
+/// 400/401, the provider's rate limit a 429, its failures 502 and its silence 504.
+impl From<foil_llm::LlmError> for ApiError {
+    fn from(err: foil_llm::LlmError) -> Self {
+        use foil_llm::LlmError as E;
+        let message = err.to_string();
+        // foil-llm names its failures; every name it uses is one of ours (unit test below).
+        let code = ErrorCode::parse(err.code()).unwrap_or(ErrorCode::LlmUpstreamError);
+        let upstream = |status| ApiError::Upstream {
+            status,
+            code,
+            message: message.clone(),
+            retry_after: None,
+        };
+        match err {
+            E::RateLimited { retry_after, .. } => ApiError::RateLimited(RateLimited {
+                retry_after_secs: retry_after.unwrap_or(DEFAULT_PROVIDER_RETRY_AFTER).max(1),
+            }),
+            E::InvalidKey { .. } => ApiError::Unauthorized {
+                code,
+                message,
+                scheme: "Bearer",
+            },
+            E::UnknownModel { .. } | E::KeyRequired { .. } => ApiError::BadRequest {
+                code,
+                message,
+                details: None,
+            },
+            E::Timeout { .. } => upstream(StatusCode::GATEWAY_TIMEOUT),
+            // Reaching the network client with `offline` is a server bug.
+            E::OfflineNotSupported => upstream(StatusCode::INTERNAL_SERVER_ERROR),
+            _ => upstream(StatusCode::BAD_GATEWAY),
+        }
+    }
+}
+
+impl From<crate::generate::GenerateError> for ApiError {
+    fn from(e: crate::generate::GenerateError) -> Self {
+        match e {
+            crate::generate::GenerateError::Llm(e) => e.into(),
+            unusable @ crate::generate::GenerateError::Unusable(_) => ApiError::Upstream {
+                status: StatusCode::BAD_GATEWAY,
+                code: ErrorCode::LlmUpstreamError,
+                message: unusable.to_string(),
+                retry_after: None,
+            },
+        }
+    }
+}
+
 /// `Result` of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -455,5 +508,56 @@ mod tests {
         assert_eq!(body["error"]["code"], "internal_error");
         // Nothing of the panic reaches the client.
         assert!(!body.to_string().contains("persona data"), "{body}");
+    }
+
+    /// Every failure foil-llm names maps to a documented [`ErrorCode`] and its status of
+    /// api.md §1 (a 429 has no code: its body is a bare string).
+    #[test]
+    fn every_llm_failure_has_an_error_code_and_status() {
+        use foil_llm::LlmError as E;
+        let provider = || "openai".to_string();
+        for (err, status) in [
+            (E::UnknownModel { model: "x".into() }, 400),
+            (E::KeyRequired { provider: provider() }, 400),
+            (
+                E::InvalidKey {
+                    provider: provider(),
+                    message: "no".into(),
+                },
+                401,
+            ),
+            (
+                E::Upstream {
+                    provider: provider(),
+                    status: Some(500),
+                    message: "no".into(),
+                },
+                502,
+            ),
+            (E::Timeout { provider: provider() }, 504),
+            (
+                E::TooLarge {
+                    provider: provider(),
+                    limit: 1,
+                },
+                502,
+            ),
+            (E::OfflineNotSupported, 500),
+        ] {
+            assert_eq!(
+                ErrorCode::parse(err.code()).map(ErrorCode::as_str),
+                Some(err.code()),
+                "{err:?}"
+            );
+            let api = ApiError::from(err);
+            assert!(api.code().is_some(), "{api:?}");
+            assert_eq!(api.status().as_u16(), status, "{api:?}");
+        }
+        let limited = ApiError::from(E::RateLimited {
+            provider: provider(),
+            retry_after: Some(3),
+        });
+        assert!(limited.code().is_none());
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     }
 }

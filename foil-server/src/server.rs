@@ -12,7 +12,8 @@ use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
-use crate::app::{self, ApiContext};
+use crate::app;
+use crate::context::ApiContext;
 use crate::auth::{api_key, password};
 use crate::config::{redact_url, Config, LogFormat};
 use crate::db::{self, users::User, Db};

@@ -1587,6 +1587,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChatHistory"];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1595,6 +1596,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1619,6 +1621,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1676,6 +1679,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionInit"];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1684,6 +1688,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1716,6 +1721,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1784,6 +1790,7 @@ export interface operations {
                     "application/json": components["schemas"]["MachineInfo"][];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1792,6 +1799,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1816,6 +1824,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1873,6 +1882,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChatResponse"];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1881,6 +1891,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1913,6 +1924,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1987,6 +1999,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1995,6 +2008,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2027,6 +2041,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2095,6 +2110,7 @@ export interface operations {
                     "application/json": components["schemas"]["ResetResult"];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2103,6 +2119,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2127,6 +2144,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2179,6 +2197,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionStatus"];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2187,6 +2206,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2211,6 +2231,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3644,6 +3665,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChatHistory"];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3652,6 +3674,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3676,6 +3699,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3733,6 +3757,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionInit"];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3741,6 +3766,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3773,6 +3799,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3841,6 +3868,7 @@ export interface operations {
                     "application/json": components["schemas"]["MachineInfo"][];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3849,6 +3877,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3873,6 +3902,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3930,6 +3960,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChatResponse"];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3938,6 +3969,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3970,6 +4002,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4044,6 +4077,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4052,6 +4086,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4084,6 +4119,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4152,6 +4188,7 @@ export interface operations {
                     "application/json": components["schemas"]["ResetResult"];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4160,6 +4197,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4184,6 +4222,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4236,6 +4275,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionStatus"];
                 };
             };
+            /** @description Malformed input */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4244,6 +4284,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid credentials */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4268,6 +4309,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Rate limited (with Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;

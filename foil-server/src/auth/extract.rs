@@ -3,26 +3,23 @@
 //! * [`AuthUser`] / [`MaybeAuthUser`]: a JWT in `Authorization: Bearer` (dashboard, creator and
 //!   web-chat routes). The user row is created the first time a valid `sub` is seen.
 //! * [`Creator`]: an [`AuthUser`] who is not anonymous (keys, personas, generation).
-//! * [`sdk_auth`]: middleware for `/api/v1/sdk/*` that checks `X-API-Key` (an API key or a
-//!   player token), applies the per-key (per-player for tokens) and per-account rate limits and
-//!   hands the handler an [`SdkAccount`].
+//! * [`SdkAccount`]: the account behind `X-API-Key` (an API key or a player token), checked by
+//!   [`check_credential`] in the SDK routes' layer (`crate::layers::sdk_auth`).
 
-use axum::extract::{FromRequestParts, Request, State};
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
 use uuid::Uuid;
 
-use crate::app::{client_ip_of, ApiContext};
 use crate::auth::api_key::KeyScope;
 use crate::auth::player_token::{self, PlayerGrant, TokenError};
 use crate::chat::service::Caller;
 use crate::db;
 use crate::db::users::User;
+use crate::context::ApiContext;
 use crate::error::{ApiError, ErrorCode};
-use crate::rate_limit::Category;
 
 /// A caller authenticated by a JWT.
 #[derive(Debug, Clone)]
@@ -68,7 +65,7 @@ async fn authenticate(ctx: &ApiContext, token: &str) -> Result<User, ApiError> {
         display_name: claims.display_name,
         is_anonymous: claims.is_anonymous,
     };
-    ctx.remember_user(&user).await?;
+    ctx.seen_users.remember(&ctx.db, &user).await?;
     Ok(user)
 }
 
@@ -112,7 +109,7 @@ impl FromRequestParts<ApiContext> for MaybeAuthUser {
     }
 }
 
-/// The account behind a valid API key or player token; inserted by [`sdk_auth`].
+/// The account behind a valid API key or player token; inserted by `crate::layers::sdk_auth`.
 #[derive(Debug, Clone)]
 pub struct SdkAccount {
     /// The user who created the key; the key reaches this account's published personas.
@@ -164,96 +161,16 @@ impl<S: Send + Sync> FromRequestParts<S> for SdkAccount {
     }
 }
 
-/// Which credentials an SDK route takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SdkAccess {
-    /// The game's routes: a `full` key or a player token.
-    Play,
-    /// Minting player tokens: a `mint` key only.
-    Mint,
-}
-
 /// What was presented in `X-API-Key`.
-enum Credential {
+pub enum Credential {
+    /// An API key, with its scope.
     Key(KeyScope),
+    /// A player token (minted by a `mint` key).
     PlayerToken,
 }
 
-/// How often `last_used_at` is refreshed at most, so a busy key does not write on every call.
-const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
-
-/// Bound on [`ApiContext::key_touched`]; past it the memory starts over.
-const TOUCHED_KEYS_CAPACITY: usize = 100_000;
-
-/// Middleware for SDK routes: authenticates `X-API-Key`, then rate-limits per key and per
-/// account in `category`. A failed authentication counts against the caller's per-IP
-/// [`Category::AuthFailure`] limit; an address over it is refused before its key is looked up,
-/// so guessing floods never reach the database.
-pub async fn sdk_auth(
-    State((ctx, category, access)): State<(ApiContext, Category, SdkAccess)>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let ip = client_ip_of(&ctx, &request);
-    if let Err(refused) = ctx.limiter.check_refused(ip) {
-        return refused.into_response();
-    }
-    let (account, credential) = match check_credential(&ctx, request.headers()).await {
-        Ok(found) => found,
-        Err(err) => {
-            // An expired token was genuine once: not a guess, so not counted against the IP.
-            if !err.is_player_token_expired() {
-                if let Err(limited) = ctx.limiter.record_auth_failure(ip).await {
-                    return limited.into_response();
-                }
-            }
-            return err.into_response();
-        }
-    };
-    if let Err(refused) = check_access(access, &credential) {
-        return refused.into_response();
-    }
-    // A key's allowance holds per key and, the same, per account across its keys: more keys
-    // are not more quota. A player token's allowance is its own player's: only the game's
-    // backend can mint tokens, each for one player, and the account's daily budgets and stream
-    // caps still bound the whole game.
-    let limit_keys = match &account.player {
-        Some(player) => vec![format!(
-            "player:{}:{}",
-            account.key_id, player.user_session_id
-        )],
-        None => vec![
-            account.key_id.to_string(),
-            format!("account:{}", account.user_id),
-        ],
-    };
-    for limit_key in &limit_keys {
-        if let Err(limited) = ctx.limiter.check(category, limit_key).await {
-            return limited.into_response();
-        }
-    }
-    request.extensions_mut().insert(account);
-    next.run(request).await
-}
-
-/// Refuses a credential the route does not take (403 `api_key_scope`).
-fn check_access(access: SdkAccess, credential: &Credential) -> Result<(), ApiError> {
-    match (access, credential) {
-        (SdkAccess::Play, Credential::Key(KeyScope::Full) | Credential::PlayerToken)
-        | (SdkAccess::Mint, Credential::Key(KeyScope::Mint)) => Ok(()),
-        (SdkAccess::Play, Credential::Key(KeyScope::Mint)) => Err(ApiError::forbidden(
-            ErrorCode::ApiKeyScope,
-            "This API key can only mint player tokens",
-        )),
-        (SdkAccess::Mint, _) => Err(ApiError::forbidden(
-            ErrorCode::ApiKeyScope,
-            "Only an API key with scope `mint` can mint player tokens",
-        )),
-    }
-}
-
 /// The account behind `X-API-Key`: an API key, or a player token.
-async fn check_credential(
+pub async fn check_credential(
     ctx: &ApiContext,
     headers: &HeaderMap,
 ) -> Result<(SdkAccount, Credential), ApiError> {
@@ -302,30 +219,7 @@ async fn check_api_key(
         .await?
         .filter(|stored| !stored.revoked && ctx.key_hasher.matches(key, &stored.key_hash))
         .ok_or_else(ApiError::invalid_api_key)?;
-    // `last_used_at` has a one-minute resolution: skip the write (and the task) when this
-    // process recorded the key's use within that minute.
-    let resolution = LAST_USED_RESOLUTION.to_std().unwrap_or_default();
-    let recent = ctx
-        .key_touched
-        .get(&stored.id)
-        .is_some_and(|at| at.elapsed() < resolution);
-    if !recent {
-        let now = chrono::Utc::now();
-        let (db, touched) = (ctx.db.clone(), ctx.key_touched.clone());
-        // Off the request path: a lost timestamp update is harmless.
-        tokio::spawn(async move {
-            let stale_before = db::format_time(now - LAST_USED_RESOLUTION);
-            match db::api_keys::touch(&db, stored.id, &db::format_time(now), &stale_before).await {
-                Ok(()) => {
-                    if touched.len() >= TOUCHED_KEYS_CAPACITY {
-                        touched.clear();
-                    }
-                    touched.insert(stored.id, std::time::Instant::now());
-                }
-                Err(e) => tracing::debug!(error = %e, "could not record API key use"),
-            }
-        });
-    }
+    ctx.key_uses.record(&ctx.db, stored.id);
     Ok((
         SdkAccount {
             user_id: stored.user_id,

@@ -1,5 +1,5 @@
-//! Which model and key each pipeline step uses (api.md §2.3), and how provider errors become
-//! API errors.
+//! Which model and key each pipeline step uses (api.md §2.3), read from the request's
+//! `X-LLM-*` headers, and the provider registry built from the configuration.
 //!
 //! Per step: model = step header ?? `X-LLM-Model` ?? the server's default model;
 //! key = step key header ?? `X-LLM-API-Key` ?? the operator's key for that provider (if any).
@@ -7,11 +7,16 @@
 
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, StatusCode};
-use foil_llm::{ChatRequest, LlmClient, LlmError, Providers, Route, Secret};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use foil_llm::{
+    ChatRequest, LlmClient, LlmError, ProviderConfig, ProviderKind, Providers, Route, Secret,
+    StructuredDialect,
+};
 
+use crate::config::Config;
 use crate::error::{ApiError, ErrorCode};
-use crate::rate_limit::RateLimited;
 use crate::usage::{self, Meter, MeteredStream};
 
 /// A pipeline step that calls an LLM.
@@ -114,27 +119,74 @@ pub struct LlmSelection {
     pub summarization: StepLlm,
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
-    match headers.get(name) {
-        None => Ok(None),
-        Some(v) => {
-            let v = v.to_str().map_err(|_| {
-                ApiError::bad_request(
-                    ErrorCode::InvalidHeader,
-                    format!("`{name}` is not valid text"),
-                )
-            })?;
-            Ok(Some(v.trim()).filter(|v| !v.is_empty()))
+/// The `X-LLM-*` headers of a request (api.md §2.3), read once by their extractor so the chat
+/// service takes typed input instead of a `HeaderMap`. A header that is not valid text is kept
+/// as such and reported (400 `invalid_header`) when it is asked for, where it always was.
+/// Holds callers' keys: no `Debug`, never logged.
+#[derive(Default)]
+pub struct LlmHeaders {
+    /// Present, non-empty values, trimmed.
+    values: Vec<(&'static str, String)>,
+    /// Headers present but not valid text.
+    invalid: Vec<&'static str>,
+}
+
+impl LlmHeaders {
+    /// Every header a step's model or key can come from.
+    const NAMES: [&'static str; 8] = [
+        "x-llm-model",
+        "x-llm-api-key",
+        "x-llm-eval-model",
+        "x-llm-eval-api-key",
+        "x-llm-response-model",
+        "x-llm-response-api-key",
+        "x-llm-summarization-model",
+        "x-llm-summarization-api-key",
+    ];
+
+    /// Reads the `X-LLM-*` headers of `headers`.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let mut read = LlmHeaders::default();
+        for name in Self::NAMES {
+            match headers.get(name).map(|v| v.to_str()) {
+                None => {}
+                Some(Err(_)) => read.invalid.push(name),
+                Some(Ok(v)) if v.trim().is_empty() => {}
+                Some(Ok(v)) => read.values.push((name, v.trim().to_owned())),
+            }
         }
+        read
+    }
+
+    fn get(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        if self.invalid.contains(&name) {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidHeader,
+                format!("`{name}` is not valid text"),
+            ));
+        }
+        Ok(self
+            .values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for LlmHeaders {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(LlmHeaders::from_headers(&parts.headers))
     }
 }
 
 impl LlmSelection {
-    /// Resolves every step from the request headers. `model_override` (the body of
+    /// Resolves every step from the request's `X-LLM-*` headers. `model_override` (the body of
     /// `validate-llm-key`) takes the place of `X-LLM-Model`. Unknown models are 400
     /// `llm_model_unknown`; a provider that needs a key nobody gave is 400 `llm_key_required`.
     pub fn from_headers(
-        headers: &HeaderMap,
+        headers: &LlmHeaders,
         providers: &Providers,
         default_model: &str,
         operator_models: &[String],
@@ -142,15 +194,15 @@ impl LlmSelection {
     ) -> Result<Self, ApiError> {
         let all_model = match model_override {
             Some(m) => Some(m),
-            None => header(headers, "x-llm-model")?,
+            None => headers.get("x-llm-model")?,
         };
-        let all_key = header(headers, "x-llm-api-key")?;
+        let all_key = headers.get("x-llm-api-key")?;
         let step = |step: Step| -> Result<StepLlm, ApiError> {
-            let model = header(headers, step.model_header())?
+            let model = headers.get(step.model_header())?
                 .or(all_model)
                 .unwrap_or(default_model);
             let route = providers.resolve(model).map_err(ApiError::from)?;
-            let key = header(headers, step.key_header())?
+            let key = headers.get(step.key_header())?
                 .or(all_key)
                 .map(Secret::new);
             route.key(key.as_ref()).map_err(ApiError::from)?;
@@ -175,22 +227,22 @@ impl LlmSelection {
     /// names a model; `None` when the request names no model at all (then only `offline` can
     /// run, and nothing needs checking).
     pub fn validation_target(
-        headers: &HeaderMap,
+        headers: &LlmHeaders,
         model_override: Option<&str>,
     ) -> Result<Option<(String, Option<Secret>)>, ApiError> {
-        let all_model = header(headers, "x-llm-model")?;
-        let all_key = header(headers, "x-llm-api-key")?;
+        let all_model = headers.get("x-llm-model")?;
+        let all_key = headers.get("x-llm-api-key")?;
         let key_of = |step: Step| -> Result<Option<Secret>, ApiError> {
-            Ok(header(headers, step.key_header())?
+            Ok(headers.get(step.key_header())?
                 .or(all_key)
                 .map(Secret::new))
         };
-        let response_model = header(headers, Step::Response.model_header())?;
+        let response_model = headers.get(Step::Response.model_header())?;
         if let Some(model) = model_override.or(response_model).or(all_model) {
             return Ok(Some((model.to_string(), key_of(Step::Response)?)));
         }
         for step in [Step::Eval, Step::Summarization] {
-            if let Some(model) = header(headers, step.model_header())? {
+            if let Some(model) = headers.get(step.model_header())? {
                 return Ok(Some((model.to_string(), key_of(step)?)));
             }
         }
@@ -229,86 +281,53 @@ fn operator_model_allowed(
     ))
 }
 
-/// Seconds a client is told to wait when a provider rate-limited us without saying how long.
-const DEFAULT_PROVIDER_RETRY_AFTER: u64 = 5;
-
-impl From<LlmError> for ApiError {
-    fn from(err: LlmError) -> Self {
-        let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
-        let message = err.to_string();
-        // foil-llm names its failures; every name it uses is one of ours (unit test below).
-        let code = ErrorCode::parse(err.code()).unwrap_or(ErrorCode::LlmUpstreamError);
-        match status {
-            StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited(RateLimited {
-                retry_after_secs: err
-                    .retry_after()
-                    .unwrap_or(DEFAULT_PROVIDER_RETRY_AFTER)
-                    .max(1),
-            }),
-            StatusCode::UNAUTHORIZED => ApiError::Unauthorized {
-                code,
-                message,
-                scheme: "Bearer",
-            },
-            StatusCode::BAD_REQUEST => ApiError::BadRequest {
-                code,
-                message,
-                details: None,
-            },
-            _ => ApiError::Upstream {
-                status,
-                code,
-                message,
-                retry_after: err.retry_after(),
-            },
+/// The provider registry: built-in defaults, overridden and extended by `[providers.NAME]`.
+pub fn providers_from_config(config: &Config) -> anyhow::Result<Providers> {
+    let mut providers = Providers::with_defaults();
+    // A provider that needs no key (`ollama`: a default URL on this host) is reachable only
+    // when the operator configured it: otherwise any caller could make the server call a
+    // local port.
+    let keyless: Vec<String> = providers
+        .iter()
+        .filter(|p| {
+            !p.requires_key
+                && p.kind != ProviderKind::Offline
+                && !config.providers.contains_key(&p.name)
+        })
+        .map(|p| p.name.clone())
+        .collect();
+    for name in keyless {
+        providers.remove(&name);
+    }
+    for (name, settings) in &config.providers {
+        if providers.get(name).is_none() {
+            let kind = settings.kind.as_deref().unwrap_or("openai");
+            let base_url = settings.base_url.as_deref().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "custom provider `{name}` needs a base_url (FOIL_PROVIDER_{}_BASE_URL)",
+                    name.to_uppercase()
+                )
+            })?;
+            let provider = match kind {
+                "openai" => ProviderConfig::openai_compatible(name.clone(), base_url),
+                "anthropic" => ProviderConfig::anthropic(name.clone(), base_url),
+                other => {
+                    anyhow::bail!("provider `{name}`: unknown kind `{other}` (openai or anthropic)")
+                }
+            };
+            providers.insert(provider)?;
+        } else if let Some(base_url) = &settings.base_url {
+            providers.set_base_url(name, base_url)?;
+        }
+        if let Some(key) = &settings.api_key {
+            providers.set_api_key(name, Secret::new(key.clone()))?;
+        }
+        if let Some(dialect) = &settings.structured {
+            let dialect: StructuredDialect = dialect
+                .parse()
+                .map_err(|e| anyhow::anyhow!("provider `{name}`: {e}"))?;
+            providers.set_structured(name, dialect)?;
         }
     }
-}
-
-#[cfg(test)]
-mod error_code_tests {
-    use super::*;
-
-    /// Every failure foil-llm names maps to a documented [`ErrorCode`] (a 429 has none: its
-    /// body is a bare string).
-    #[test]
-    fn every_llm_failure_has_an_error_code() {
-        let provider = || "openai".to_string();
-        for err in [
-            LlmError::UnknownModel { model: "x".into() },
-            LlmError::KeyRequired {
-                provider: provider(),
-            },
-            LlmError::InvalidKey {
-                provider: provider(),
-                message: "no".into(),
-            },
-            LlmError::Upstream {
-                provider: provider(),
-                status: Some(500),
-                message: "no".into(),
-            },
-            LlmError::Timeout {
-                provider: provider(),
-            },
-            LlmError::TooLarge {
-                provider: provider(),
-                limit: 1,
-            },
-            LlmError::OfflineNotSupported,
-        ] {
-            assert_eq!(
-                ErrorCode::parse(err.code()).map(ErrorCode::as_str),
-                Some(err.code()),
-                "{err:?}"
-            );
-            let api = ApiError::from(err);
-            assert!(api.code().is_some(), "{api:?}");
-        }
-        let limited = LlmError::RateLimited {
-            provider: provider(),
-            retry_after: Some(3),
-        };
-        assert!(ApiError::from(limited).code().is_none());
-    }
+    Ok(providers)
 }

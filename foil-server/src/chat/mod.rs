@@ -2,8 +2,8 @@
 //! turn, and the chat operations both route families share. The pure state-machine rules live
 //! in the `foil-engine` crate.
 
-pub mod llm;
-pub mod service;
-pub mod steps;
+pub(crate) mod llm;
+pub(crate) mod service;
+pub(crate) mod steps;
 pub mod summary;
-pub mod turn;
+pub(crate) mod turn;

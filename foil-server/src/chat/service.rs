@@ -1,17 +1,13 @@
 //! The chat operations (api.md §4), shared by the Game SDK and web-chat route families: the
-//! route modules only decide who the caller is.
+//! routes decide who the caller is and frame the results (JSON, SSE); nothing here knows HTTP.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::HeaderMap;
-use axum::response::sse::{Event, Sse};
-use axum::response::{IntoResponse, Response};
 use foil_engine::{available_machines, is_linked, primary_machine, ReplyContext, SessionState};
 use foil_types::wire::{
-    ChatHistory, ChatResponse, InitSessionRequest, MachineInfo, Message, PlayerGender, ResetResult,
-    SendMessageRequest, SessionInit, SessionStatus, StreamError, TextDelta, ValidateLlmKeyRequest,
+    ChatHistory, ChatResponse, InitSessionRequest, MachineInfo, PlayerGender, ResetResult,
+    SendMessageRequest, SessionInit, SessionStatus, StreamMetadata, ValidateLlmKeyRequest,
     ValidateLlmKeyResult,
 };
 use futures_util::StreamExt;
@@ -19,12 +15,14 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::llm::LlmSelection;
+use super::llm::{LlmHeaders, LlmSelection};
 use super::steps;
 use super::turn::{self, PlayerMemory};
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::db::personas::StoredPersona;
-use crate::db::sessions::{self, NewMessage, NewSession, Scope, SessionRow, SessionWriteError};
+use crate::db::sessions::{
+    self, MessageRole, NewMessage, NewSession, PlayerKey, Scope, SessionRow, SessionWriteError,
+};
 use crate::db::{self};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{parse_uuid, require_text};
@@ -57,6 +55,15 @@ impl Caller {
         match self {
             Caller::Sdk { account, .. } => Scope::Sdk(account),
             Caller::Web { user } => Scope::Web(user),
+        }
+    }
+
+    /// The player `user_session_id` of `persona`, in this caller's scope.
+    pub fn player(self, persona_id: Uuid, user_session_id: &str) -> PlayerKey<'_> {
+        PlayerKey {
+            scope: self.scope(),
+            persona_id,
+            user_session_id,
         }
     }
 }
@@ -157,7 +164,7 @@ async fn find_session(
     machine_id: Option<Uuid>,
     user_session_id: &str,
 ) -> Result<SessionRow, ApiError> {
-    let scope = caller.scope();
+    let player = caller.player(persona.id, user_session_id);
     let found = match machine_id {
         Some(machine_id) => {
             if persona.machine_key(machine_id).is_none() {
@@ -166,9 +173,9 @@ async fn find_session(
                     "Machine not found",
                 ));
             }
-            sessions::find(&ctx.db, scope, persona.id, machine_id, user_session_id).await?
+            sessions::find(&ctx.db, &player, machine_id).await?
         }
-        None => sessions::latest_for_player(&ctx.db, scope, persona.id, user_session_id).await?,
+        None => sessions::latest_for_player(&ctx.db, &player).await?,
     };
     found.ok_or_else(no_session)
 }
@@ -176,11 +183,10 @@ async fn find_session(
 /// Keys of the machines this player unlocked.
 async fn unlocked_keys(
     ctx: &ApiContext,
-    scope: Scope,
+    player: &PlayerKey<'_>,
     persona: &StoredPersona,
-    user_session_id: &str,
 ) -> Result<Vec<String>, ApiError> {
-    let ids = sessions::unlocked_machines(&ctx.db, scope, persona.id, user_session_id).await?;
+    let ids = sessions::unlocked_machines(&ctx.db, player).await?;
     Ok(ids
         .into_iter()
         .filter_map(|id| persona.machine_key(id).map(str::to_string))
@@ -196,9 +202,9 @@ pub async fn machines(
 ) -> Result<Vec<MachineInfo>, ApiError> {
     let usid = user_session_id(query.user_session_id.as_deref())?;
     let persona = load_persona(ctx, caller, persona_id).await?;
-    let scope = caller.scope();
-    let unlocked = unlocked_keys(ctx, scope, &persona, usid).await?;
-    let played = sessions::player_sessions(&ctx.db, scope, persona.id, usid).await?;
+    let player = caller.player(persona.id, usid);
+    let unlocked = unlocked_keys(ctx, &player, &persona).await?;
+    let played = sessions::player_sessions(&ctx.db, &player).await?;
     Ok(available_machines(&persona.document, &unlocked)
         .into_iter()
         .filter_map(|m| {
@@ -210,7 +216,7 @@ pub async fn machines(
                 name: m.name.clone(),
                 description: m.description.clone(),
                 has_session: session.is_some(),
-                session_outcome: session.and_then(|(_, outcome)| outcome.clone()),
+                session_outcome: session.and_then(|(_, outcome)| outcome.map(|o| o.as_str().to_owned())),
                 is_linked: is_linked(&persona.document, &m.machine_key),
             })
         })
@@ -223,7 +229,7 @@ pub async fn init_session(
     caller: Caller,
     persona_id: Uuid,
     query: MachineQuery,
-    headers: &HeaderMap,
+    headers: &LlmHeaders,
     body: InitSessionRequest,
 ) -> Result<SessionInit, ApiError> {
     let usid = user_session_id(Some(&body.user_session_id))?;
@@ -244,13 +250,13 @@ pub async fn init_session(
     let machine_id = machine_param(query.machine_id.as_deref())?;
     let selection = selection(ctx, caller, persona_id, headers).await?;
     let persona = load_persona(ctx, caller, persona_id).await?;
-    let scope = caller.scope();
+    let player = caller.player(persona.id, usid);
     let machine = match machine_id {
         Some(id) => {
             let key = persona.machine_key(id).ok_or_else(|| {
                 ApiError::not_found(ErrorCode::MachineNotFound, "Machine not found")
             })?;
-            let unlocked = unlocked_keys(ctx, scope, &persona, usid).await?;
+            let unlocked = unlocked_keys(ctx, &player, &persona).await?;
             available_machines(&persona.document, &unlocked)
                 .into_iter()
                 .find(|m| m.machine_key == key)
@@ -274,8 +280,8 @@ pub async fn init_session(
         ApiError::internal(anyhow::anyhow!("the initial state is not in its machine"))
     })?;
     let player_name = body.player_name.trim();
-    let memory = PlayerMemory::load(ctx, scope, persona.id, usid).await?;
-    let vars = memory.template_vars(&persona, player_name, gender.as_str());
+    let memory = PlayerMemory::load(ctx, &player).await?;
+    let vars = memory.template_vars(&persona, player_name, gender);
     let greeting = steps::reply(
         &ctx.llm,
         &selection.response,
@@ -296,16 +302,14 @@ pub async fn init_session(
     let session = sessions::start(
         &ctx.db,
         NewSession {
-            scope,
-            persona_id: persona.id,
+            player,
             machine_id,
-            user_session_id: usid,
             player_name,
-            player_gender: gender.as_str(),
+            player_gender: gender,
             initial_state: &initial.current_state,
         },
         NewMessage {
-            role: "assistant",
+            role: MessageRole::Assistant,
             content: greeting.clone(),
             state_key_at_time: Some(initial.current_state.clone()),
             score_at_time: Some(0),
@@ -337,7 +341,7 @@ async fn selection(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
-    headers: &HeaderMap,
+    headers: &LlmHeaders,
 ) -> Result<LlmSelection, ApiError> {
     let meter = ctx.meter(caller.attribution(persona_id));
     meter.check_budget(&ctx.config).await?;
@@ -350,7 +354,7 @@ async fn prepare_message(
     caller: Caller,
     persona_id: Uuid,
     query: MachineQuery,
-    headers: &HeaderMap,
+    headers: &LlmHeaders,
     body: SendMessageRequest,
 ) -> Result<turn::PreparedTurn, ApiError> {
     let usid = user_session_id(Some(&body.user_session_id))?;
@@ -376,7 +380,7 @@ pub async fn send_message(
     caller: Caller,
     persona_id: Uuid,
     query: MachineQuery,
-    headers: &HeaderMap,
+    headers: &LlmHeaders,
     body: SendMessageRequest,
 ) -> Result<ChatResponse, ApiError> {
     let mut prepared = prepare_message(ctx, caller, persona_id, query, headers, body).await?;
@@ -390,19 +394,48 @@ pub async fn send_message(
     prepared.commit(reply, extracted).await
 }
 
-/// One turn, streamed as SSE (api.md §5). Everything up to and including opening the
-/// provider's stream happens before the response starts, so those failures are ordinary HTTP
-/// errors. The turn runs in its own task feeding the response body; when the client goes away
-/// the task sees the body's receiver close, drops the provider stream (cancelling the request
-/// upstream) and releases the session without writing anything.
+/// What a streamed turn tells its client, in order: the metadata, the reply's text deltas,
+/// then `Done` with the committed turn or `Error` (api.md §5). The routes frame these as SSE.
+#[derive(Debug)]
+pub enum TurnEvent {
+    /// The turn's state, score and outcome, before the reply's text.
+    Metadata(StreamMetadata),
+    /// The next piece of the reply.
+    TextDelta(String),
+    /// The turn, committed: the same body as the non-streamed reply.
+    Done(ChatResponse),
+    /// The turn failed after the stream began; nothing was stored.
+    Error(String),
+}
+
+/// The events of one streamed turn; ends after `Done` or `Error` (or when the turn gives up
+/// on a client that stopped reading).
+pub struct TurnEvents(tokio::sync::mpsc::Receiver<TurnEvent>);
+
+impl futures_util::Stream for TurnEvents {
+    type Item = TurnEvent;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<TurnEvent>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// One turn, streamed (api.md §5). Everything up to and including opening the provider's
+/// stream happens before the events start, so those failures are ordinary HTTP errors. The
+/// turn runs in its own task feeding the events; when the client goes away (the events are
+/// dropped) the task drops the provider stream (cancelling the request upstream) and releases
+/// the session without writing anything.
 pub async fn send_message_stream(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
     query: MachineQuery,
-    headers: &HeaderMap,
+    headers: &LlmHeaders,
     body: SendMessageRequest,
-) -> Result<Response, ApiError> {
+) -> Result<TurnEvents, ApiError> {
     let (account, key) = match caller {
         Caller::Sdk { account, key } => (account, Some(key)),
         Caller::Web { user } => (user, None),
@@ -422,7 +455,7 @@ pub async fn send_message_stream(
     )
     .await;
     let mut deltas = prepared.abandon_on_err(opened).await?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(32);
+    let (tx, rx) = tokio::sync::mpsc::channel::<TurnEvent>(32);
     let reader = Reader {
         tx,
         deadline: Duration::from_secs(ctx.config.stream_send_timeout_secs.max(1)),
@@ -439,9 +472,7 @@ pub async fn send_message_stream(
                 prepared.abandon().await;
                 drop(deltas);
                 if let StreamEnd::Failed(message) = end {
-                    let _ = tx
-                        .send(json_event("error", &StreamError { error: message }))
-                        .await;
+                    let _ = tx.send(TurnEvent::Error(message)).await;
                 }
                 return;
             }
@@ -449,7 +480,7 @@ pub async fn send_message_stream(
         drop(deltas);
         match prepared.commit(text, extracted).await {
             Ok(done) => {
-                let _ = tx.send(json_event("done", &done)).await;
+                let _ = tx.send(TurnEvent::Done(done)).await;
             }
             Err(e) => {
                 let message = match &e {
@@ -459,25 +490,18 @@ pub async fn send_message_stream(
                     }
                     other => other.to_string(),
                 };
-                let _ = tx
-                    .send(json_event("error", &StreamError { error: message }))
-                    .await;
+                let _ = tx.send(TurnEvent::Error(message)).await;
             }
         }
     });
-    let body = tokio_stream_from(rx);
-    Ok((
-        [(axum::http::header::CACHE_CONTROL, "no-cache")],
-        Sse::new(body),
-    )
-        .into_response())
+    Ok(TurnEvents(rx))
 }
 
 /// Why a streamed turn stopped before its commit.
 enum StreamEnd {
     /// The client went away; nobody is left to tell.
     ClientLeft,
-    /// The provider's stream failed; the client gets this `error` frame.
+    /// The provider's stream failed; the client gets this `error` event.
     Failed(String),
 }
 
@@ -489,7 +513,7 @@ async fn stream_reply(
     tx: &Reader,
 ) -> Result<(String, std::collections::BTreeMap<String, String>), StreamEnd> {
     let metadata = prepared.response(String::new()).metadata();
-    if tx.send(json_event("metadata", &metadata)).await.is_err() {
+    if tx.send(TurnEvent::Metadata(metadata)).await.is_err() {
         return Err(StreamEnd::ClientLeft);
     }
     let mut extraction = std::pin::pin!(prepared.extract_variables());
@@ -508,7 +532,7 @@ async fn stream_reply(
                         continue;
                     }
                     text.push_str(&piece);
-                    if tx.send(json_event("text_delta", &TextDelta { text: piece })).await.is_err() {
+                    if tx.send(TurnEvent::TextDelta(piece)).await.is_err() {
                         return Err(StreamEnd::ClientLeft);
                     }
                 }
@@ -527,34 +551,17 @@ async fn stream_reply(
     Ok((text, extracted))
 }
 
-fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<Event>,
-) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|e| e.map(Ok)))
-}
-
-fn json_event<T: serde::Serialize>(name: &str, value: &T) -> Event {
-    Event::default()
-        .event(name)
-        .json_data(value)
-        .unwrap_or_else(|_| {
-            Event::default()
-                .event("error")
-                .data("{\"error\":\"encoding\"}")
-        })
-}
-
 /// The client's end of a streamed turn: an event that cannot be handed over within
 /// `deadline` (the client stopped reading, the buffers are full) counts as the client gone,
 /// so a reader that stalls cannot hold the provider stream and the session for ever.
 struct Reader {
-    tx: tokio::sync::mpsc::Sender<Event>,
+    tx: tokio::sync::mpsc::Sender<TurnEvent>,
     deadline: Duration,
 }
 
 impl Reader {
     /// `Err(())` when the client left or stopped reading.
-    async fn send(&self, event: Event) -> Result<(), ()> {
+    async fn send(&self, event: TurnEvent) -> Result<(), ()> {
         match tokio::time::timeout(self.deadline, self.tx.send(event)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(()),
@@ -580,19 +587,8 @@ pub async fn session_status(
     let usid = user_session_id(query.user_session_id.as_deref())?;
     let machine_id = machine_param(query.machine_id.as_deref())?;
     let persona = load_persona(ctx, caller, persona_id).await?;
-    let s = find_session(ctx, caller, &persona, machine_id, usid).await?;
-    Ok(SessionStatus {
-        session_id: s.id,
-        persona_id: s.persona_id,
-        machine_id: s.machine_id,
-        current_state: s.current_state,
-        score: s.score,
-        outcome: s.outcome,
-        player_name: s.player_name,
-        player_gender: s.player_gender,
-        last_message_at: s.last_message_at.unwrap_or_else(|| s.started_at.clone()),
-        started_at: s.started_at,
-    })
+    let session = find_session(ctx, caller, &persona, machine_id, usid).await?;
+    Ok(session.status())
 }
 
 /// The session with its messages, the greeting first.
@@ -637,30 +633,7 @@ pub async fn history(
     let rows =
         sessions::messages_between(&ctx.db, s.id, 0, before_seq, limit, sessions::Keep::Newest)
             .await?;
-    Ok(ChatHistory {
-        session_id: s.id,
-        persona_id: s.persona_id,
-        messages: rows
-            .into_iter()
-            .map(|m| Message {
-                id: m.id,
-                role: m.role,
-                content: m.content,
-                state_key_at_time: m.state_key_at_time,
-                score_at_time: m.score_at_time,
-                decision: m.decision,
-                follow_up_triggered: m.follow_up_triggered,
-                created_at: m.created_at,
-            })
-            .collect(),
-        current_state: s.current_state,
-        score: s.score,
-        outcome: s.outcome,
-        player_name: s.player_name,
-        player_gender: s.player_gender,
-        last_message_at: s.last_message_at.unwrap_or_else(|| s.started_at.clone()),
-        started_at: s.started_at,
-    })
+    Ok(s.history(rows))
 }
 
 /// Starts the session over in its initial state with an empty history (same session id).
@@ -701,7 +674,7 @@ const OFFLINE_MODEL: &str = "offline";
 /// for a bad key or model: the answer says what is wrong.
 pub async fn validate_llm_key(
     ctx: &ApiContext,
-    headers: &HeaderMap,
+    headers: &LlmHeaders,
     body: ValidateLlmKeyRequest,
 ) -> ValidateLlmKeyResult {
     let model_override = body

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::llm::LlmSelection;
 use super::steps;
 use super::turn::prompt_messages;
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::db::personas::StoredPersona;
 use crate::db::sessions::{self, Keep, SessionRow};
 
@@ -196,7 +196,7 @@ async fn summarize(
     let Some(machine) = persona.document.machine(machine_key) else {
         return true;
     };
-    let vars = TemplateVars::new(&session.player_name, &session.player_gender)
+    let vars = TemplateVars::new(&session.player_name, session.player_gender.as_str())
         .with_persona_defaults(&persona.document);
     let messages = prompt_messages(folded);
     let summary_ctx = SummaryContext {

@@ -14,14 +14,16 @@ use foil_engine::{
     PromptMessage, ReplyContext, SessionState, TemplateVars, TurnOutcome,
 };
 use foil_types::persona::{Machine, Outcome};
-use foil_types::wire::{ChatResponse, UnlockedMachine};
+use foil_types::wire::{ChatResponse, PlayerGender, UnlockedMachine};
 use uuid::Uuid;
 
 use super::llm::LlmSelection;
 use super::steps;
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::db::personas::StoredPersona;
-use crate::db::sessions::{self, MessageRow, NewMessage, Scope, SessionRow, TurnCommit};
+use crate::db::sessions::{
+    self, MessageRole, MessageRow, NewMessage, PlayerKey, Scope, SessionRow, TurnCommit,
+};
 use crate::error::{ApiError, ErrorCode};
 
 /// How long a turn's claim lasts if its process dies mid-turn (longer than any LLM timeout).
@@ -110,15 +112,8 @@ pub struct PlayerMemory {
 }
 
 impl PlayerMemory {
-    pub async fn load(
-        ctx: &ApiContext,
-        scope: Scope,
-        persona_id: Uuid,
-        user_session_id: &str,
-    ) -> Result<Self, ApiError> {
-        let Some((variables, memories)) =
-            sessions::memory(&ctx.db, scope, persona_id, user_session_id).await?
-        else {
+    pub async fn load(ctx: &ApiContext, player: &PlayerKey<'_>) -> Result<Self, ApiError> {
+        let Some((variables, memories)) = sessions::memory(&ctx.db, player).await? else {
             return Ok(Self::default());
         };
         // Stored by us; unreadable JSON would be a bug, so start over rather than fail turns.
@@ -132,9 +127,9 @@ impl PlayerMemory {
         &self,
         persona: &StoredPersona,
         player_name: &str,
-        player_gender: &str,
+        player_gender: PlayerGender,
     ) -> TemplateVars {
-        TemplateVars::new(player_name, player_gender)
+        TemplateVars::new(player_name, player_gender.as_str())
             .with_persona_defaults(&persona.document)
             .with_vars(self.variables.clone())
     }
@@ -143,9 +138,9 @@ impl PlayerMemory {
 /// Converts stored messages to prompt messages.
 pub fn prompt_messages(rows: &[MessageRow]) -> Vec<PromptMessage> {
     rows.iter()
-        .map(|m| match m.role.as_str() {
-            "user" => PromptMessage::user(m.content.clone()),
-            _ => PromptMessage::assistant(m.content.clone()),
+        .map(|m| match m.role {
+            MessageRole::User => PromptMessage::user(m.content.clone()),
+            MessageRole::Assistant => PromptMessage::assistant(m.content.clone()),
         })
         .collect()
 }
@@ -190,7 +185,7 @@ pub async fn prepare(
         // The creator replaced the persona and this session's state is gone: end it, keeping
         // its history, instead of failing every later message.
         tracing::info!(session_id = %session.id, state = %session.current_state, "session state no longer exists; ending the session");
-        sessions::end_stale(&ctx.db, session.id, Outcome::Reject.as_str()).await?;
+        sessions::end_stale(&ctx.db, session.id, Outcome::Reject).await?;
         return Err(ApiError::conflict(
             ErrorCode::SessionEnded,
             "This scenario was changed by its creator, so this session has ended; start a new one",
@@ -198,8 +193,13 @@ pub async fn prepare(
     };
     let mut claim = TurnClaim::acquire(ctx, session.id).await?;
     let decided = async {
-        let memory = PlayerMemory::load(ctx, scope, persona.id, &session.user_session_id).await?;
-        let vars = memory.template_vars(&persona, &session.player_name, &session.player_gender);
+        let player = PlayerKey {
+            scope,
+            persona_id: persona.id,
+            user_session_id: &session.user_session_id,
+        };
+        let memory = PlayerMemory::load(ctx, &player).await?;
+        let vars = memory.template_vars(&persona, &session.player_name, session.player_gender);
         let rows = sessions::messages(
             &ctx.db,
             session.id,
@@ -415,7 +415,7 @@ impl PreparedTurn {
                 session: &self.session,
                 token: &self.claim.token,
                 player_message: NewMessage {
-                    role: "user",
+                    role: MessageRole::User,
                     content: self.player_message.clone(),
                     state_key_at_time: Some(self.session.current_state.clone()),
                     score_at_time: Some(self.session.score),
@@ -424,7 +424,7 @@ impl PreparedTurn {
                     evaluator_reason: self.evaluator_reason.take(),
                 },
                 reply: NewMessage {
-                    role: "assistant",
+                    role: MessageRole::Assistant,
                     content: reply,
                     state_key_at_time: Some(s.current_state.clone()),
                     score_at_time: Some(s.score),
@@ -435,7 +435,7 @@ impl PreparedTurn {
                 current_state: &s.current_state,
                 score: s.score,
                 redirect_count: s.redirect_count,
-                outcome: s.outcome.map(Outcome::as_str),
+                outcome: s.outcome,
                 unlocked: &unlocked_ids,
                 memory,
             },

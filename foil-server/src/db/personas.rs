@@ -50,9 +50,9 @@ impl StoredPersona {
     }
 }
 
-/// A persona row without its document, for listings.
-#[derive(Debug, Clone)]
-pub struct PersonaSummaryRow {
+/// A persona without its definition.
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema, Debug, Clone, PartialEq)]
+pub struct PersonaSummary {
     pub id: Uuid,
     pub name: String,
     pub description: Option<String>,
@@ -67,8 +67,8 @@ const SUMMARY_COLUMNS: &str = "id, name, description, \
     CASE WHEN is_public THEN 1 ELSE 0 END AS is_public, \
     CASE WHEN is_published THEN 1 ELSE 0 END AS is_published, created_at, updated_at";
 
-fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<PersonaSummaryRow, sqlx::Error> {
-    Ok(PersonaSummaryRow {
+fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<PersonaSummary, sqlx::Error> {
+    Ok(PersonaSummary {
         id: get_uuid(row, "id")?,
         name: row.try_get("name")?,
         description: row.try_get("description")?,
@@ -260,7 +260,7 @@ pub async fn get(db: &Db, id: Uuid) -> Result<Option<StoredPersona>, sqlx::Error
 pub async fn get_summary(
     db: &Db,
     id: Uuid,
-) -> Result<Option<(Uuid, PersonaSummaryRow)>, sqlx::Error> {
+) -> Result<Option<(Uuid, PersonaSummary)>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT owner_id, {SUMMARY_COLUMNS} FROM personas WHERE id = $1"
     ))
@@ -290,7 +290,7 @@ pub async fn list(
     listing: Listing,
     limit: i64,
     offset: i64,
-) -> Result<Vec<PersonaSummaryRow>, sqlx::Error> {
+) -> Result<Vec<PersonaSummary>, sqlx::Error> {
     let (filter, owner) = match listing {
         Listing::Public => ("is_public = TRUE AND is_published = TRUE", None),
         Listing::Owned(owner) => ("owner_id = $3", Some(owner)),
@@ -317,7 +317,7 @@ pub async fn set_published(
     db: &Db,
     id: Uuid,
     published: bool,
-) -> Result<Option<PersonaSummaryRow>, sqlx::Error> {
+) -> Result<Option<PersonaSummary>, sqlx::Error> {
     sqlx::query("UPDATE personas SET is_published = $1, updated_at = $2 WHERE id = $3")
         .bind(published)
         .bind(now())

@@ -1,8 +1,60 @@
 //! Chat sessions, their messages, unlocked machines and per-player memory.
 
+use foil_types::persona::Outcome;
+use foil_types::wire::{ChatHistory, Message, PlayerGender, SessionStatus};
 use uuid::Uuid;
 
 use super::Db;
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageRole {
+    /// The player (`user`).
+    User,
+    /// The NPC (`assistant`).
+    Assistant,
+}
+
+impl MessageRole {
+    /// The stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageRole::User => "user",
+            MessageRole::Assistant => "assistant",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(MessageRole::User),
+            "assistant" => Some(MessageRole::Assistant),
+            _ => None,
+        }
+    }
+}
+
+/// A text column that must hold one of a type's names (a row written by this server always
+/// does; anything else is a decode error, not a guess).
+fn get_parsed<T>(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    use sqlx::Row;
+    let text: String = row.try_get(column)?;
+    parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: format!("unexpected value `{text}`").into(),
+    })
+}
+
+/// The session's outcome (`NULL` while it runs).
+fn get_outcome(row: &sqlx::any::AnyRow) -> Result<Option<Outcome>, sqlx::Error> {
+    use sqlx::Row;
+    let text: Option<String> = row.try_get("outcome")?;
+    text.map(|_| get_parsed(row, "outcome", Outcome::parse))
+        .transpose()
+}
 
 /// Whose sessions these are: an API key's account (Game SDK) or a signed-in user (web chat).
 /// Both families share the tables; the scope keeps them apart.
@@ -10,6 +62,30 @@ use super::Db;
 pub enum Scope {
     Sdk(Uuid),
     Web(Uuid),
+}
+
+/// One player of one persona in one scope: the key of their sessions (one per machine), their
+/// unlocked machines and their memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlayerKey<'a> {
+    pub scope: Scope,
+    pub persona_id: Uuid,
+    /// The game's id for the player (`user_session_id` of the API).
+    pub user_session_id: &'a str,
+}
+
+/// `WHERE` clause matching a [`PlayerKey`] as parameters `$1`–`$3` (bound by [`bind_player`]).
+const PLAYER_MATCHES: &str = "scope = $1 AND persona_id = $2 AND user_session_id = $3";
+
+/// Binds a [`PlayerKey`] as the first three parameters of `query`.
+fn bind_player<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    player: &PlayerKey<'q>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(player.scope.as_db())
+        .bind(player.persona_id.to_string())
+        .bind(player.user_session_id)
 }
 
 impl Scope {
@@ -87,11 +163,11 @@ pub struct SessionRow {
     pub machine_id: Uuid,
     pub user_session_id: String,
     pub player_name: String,
-    pub player_gender: String,
+    pub player_gender: PlayerGender,
     pub current_state: String,
     pub score: i64,
     pub redirect_count: i64,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub summary: Option<String>,
     pub summarized_seq: i64,
     pub started_at: String,
@@ -110,11 +186,11 @@ fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> 
         machine_id: super::get_uuid(row, "machine_id")?,
         user_session_id: row.try_get("user_session_id")?,
         player_name: row.try_get("player_name")?,
-        player_gender: row.try_get("player_gender")?,
+        player_gender: get_parsed(row, "player_gender", PlayerGender::parse)?,
         current_state: row.try_get("current_state")?,
         score: row.try_get("score")?,
         redirect_count: row.try_get("redirect_count")?,
-        outcome: row.try_get("outcome")?,
+        outcome: get_outcome(row)?,
         summary: row.try_get("summary")?,
         summarized_seq: row.try_get("summarized_seq")?,
         started_at: row.try_get("started_at")?,
@@ -122,92 +198,104 @@ fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> 
     })
 }
 
+impl SessionRow {
+    /// When the last message was stored (the greeting, at first).
+    fn last_message_at(&self) -> String {
+        self.last_message_at
+            .clone()
+            .unwrap_or_else(|| self.started_at.clone())
+    }
+
+    /// The session as `GET …/session` answers it.
+    pub fn status(self) -> SessionStatus {
+        SessionStatus {
+            last_message_at: self.last_message_at(),
+            session_id: self.id,
+            persona_id: self.persona_id,
+            machine_id: self.machine_id,
+            current_state: self.current_state,
+            score: self.score,
+            outcome: self.outcome.map(|o| o.as_str().to_owned()),
+            player_name: self.player_name,
+            player_gender: self.player_gender.as_str().to_owned(),
+            started_at: self.started_at,
+        }
+    }
+
+    /// The session with `messages`, as `GET …/history` answers it.
+    pub fn history(self, messages: Vec<MessageRow>) -> ChatHistory {
+        let status = self.status();
+        ChatHistory {
+            session_id: status.session_id,
+            persona_id: status.persona_id,
+            messages: messages.into_iter().map(MessageRow::into_message).collect(),
+            current_state: status.current_state,
+            score: status.score,
+            outcome: status.outcome,
+            player_name: status.player_name,
+            player_gender: status.player_gender,
+            last_message_at: status.last_message_at,
+            started_at: status.started_at,
+        }
+    }
+}
+
 /// The player's session on one machine.
 pub async fn find(
     db: &Db,
-    scope: Scope,
-    persona_id: Uuid,
+    player: &PlayerKey<'_>,
     machine_id: Uuid,
-    user_session_id: &str,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {SESSION_COLUMNS} FROM chat_sessions \
-         WHERE scope = $1 AND persona_id = $2 AND machine_id = $3 AND user_session_id = $4"
-    ))
-    .bind(scope.as_db())
-    .bind(persona_id.to_string())
-    .bind(machine_id.to_string())
-    .bind(user_session_id)
-    .fetch_optional(db.pool())
-    .await?;
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM chat_sessions WHERE {PLAYER_MATCHES} AND machine_id = $4"
+    );
+    let row = bind_player(sqlx::query(&sql), player)
+        .bind(machine_id.to_string())
+        .fetch_optional(db.pool())
+        .await?;
     row.as_ref().map(session_from_row).transpose()
 }
 
 /// The player's most recently active session with a persona, on any machine.
 pub async fn latest_for_player(
     db: &Db,
-    scope: Scope,
-    persona_id: Uuid,
-    user_session_id: &str,
+    player: &PlayerKey<'_>,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {SESSION_COLUMNS} FROM chat_sessions \
-         WHERE scope = $1 AND persona_id = $2 AND user_session_id = $3 \
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM chat_sessions WHERE {PLAYER_MATCHES} \
          ORDER BY last_active_at DESC, id LIMIT 1"
-    ))
-    .bind(scope.as_db())
-    .bind(persona_id.to_string())
-    .bind(user_session_id)
-    .fetch_optional(db.pool())
-    .await?;
+    );
+    let row = bind_player(sqlx::query(&sql), player)
+        .fetch_optional(db.pool())
+        .await?;
     row.as_ref().map(session_from_row).transpose()
 }
 
 /// Every session of the player with a persona: `(machine_id, outcome)`.
 pub async fn player_sessions(
     db: &Db,
-    scope: Scope,
-    persona_id: Uuid,
-    user_session_id: &str,
-) -> Result<Vec<(Uuid, Option<String>)>, sqlx::Error> {
-    use sqlx::Row;
-    let rows = sqlx::query(
-        "SELECT machine_id, outcome FROM chat_sessions \
-         WHERE scope = $1 AND persona_id = $2 AND user_session_id = $3",
-    )
-    .bind(scope.as_db())
-    .bind(persona_id.to_string())
-    .bind(user_session_id)
-    .fetch_all(db.pool())
-    .await?;
+    player: &PlayerKey<'_>,
+) -> Result<Vec<(Uuid, Option<Outcome>)>, sqlx::Error> {
+    let sql = format!("SELECT machine_id, outcome FROM chat_sessions WHERE {PLAYER_MATCHES}");
+    let rows = bind_player(sqlx::query(&sql), player)
+        .fetch_all(db.pool())
+        .await?;
     rows.iter()
-        .map(|row| Ok((super::get_uuid(row, "machine_id")?, row.try_get("outcome")?)))
+        .map(|row| Ok((super::get_uuid(row, "machine_id")?, get_outcome(row)?)))
         .collect()
 }
 
 /// Machines the player unlocked with this persona.
 pub async fn unlocked_machines(
     db: &Db,
-    scope: Scope,
-    persona_id: Uuid,
-    user_session_id: &str,
+    player: &PlayerKey<'_>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    let rows: Vec<String> = sqlx::query_scalar(
-        "SELECT machine_id FROM machine_unlocks \
-         WHERE scope = $1 AND persona_id = $2 AND user_session_id = $3",
-    )
-    .bind(scope.as_db())
-    .bind(persona_id.to_string())
-    .bind(user_session_id)
-    .fetch_all(db.pool())
-    .await?;
+    let sql = format!("SELECT machine_id FROM machine_unlocks WHERE {PLAYER_MATCHES}");
+    let rows = bind_player(sqlx::query(&sql), player)
+        .fetch_all(db.pool())
+        .await?;
     rows.iter()
-        .map(|id| {
-            id.parse().map_err(|e| sqlx::Error::ColumnDecode {
-                index: "machine_id".into(),
-                source: Box::new(e),
-            })
-        })
+        .map(|row| super::get_uuid(row, "machine_id"))
         .collect()
 }
 
@@ -216,7 +304,7 @@ pub async fn unlocked_machines(
 pub struct MessageRow {
     pub id: Uuid,
     pub seq: i64,
-    pub role: String,
+    pub role: MessageRole,
     pub content: String,
     pub state_key_at_time: Option<String>,
     pub score_at_time: Option<i64>,
@@ -225,6 +313,22 @@ pub struct MessageRow {
     /// The evaluator's reason (player messages of turns played since it was recorded).
     pub evaluator_reason: Option<String>,
     pub created_at: String,
+}
+
+impl MessageRow {
+    /// The message as the chat history shows it to players (no evaluator reason).
+    pub fn into_message(self) -> Message {
+        Message {
+            id: self.id,
+            role: self.role.as_str().to_owned(),
+            content: self.content,
+            state_key_at_time: self.state_key_at_time,
+            score_at_time: self.score_at_time,
+            decision: self.decision,
+            follow_up_triggered: self.follow_up_triggered,
+            created_at: self.created_at,
+        }
+    }
 }
 
 /// A session's messages with `seq > after_seq`, oldest first; at most `limit` of the newest.
@@ -278,7 +382,7 @@ pub async fn messages_between(
             Ok(MessageRow {
                 id: super::get_uuid(row, "id")?,
                 seq: row.try_get("seq")?,
-                role: row.try_get("role")?,
+                role: get_parsed(row, "role", MessageRole::parse)?,
                 content: row.try_get("content")?,
                 state_key_at_time: row.try_get("state_key_at_time")?,
                 score_at_time: row.try_get("score_at_time")?,
@@ -325,7 +429,7 @@ pub async fn message_seq(
 /// A message to store.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub role: &'static str,
+    pub role: MessageRole,
     pub content: String,
     pub state_key_at_time: Option<String>,
     pub score_at_time: Option<i64>,
@@ -350,7 +454,7 @@ async fn insert_message(
     .bind(Uuid::new_v4().to_string())
     .bind(session_id.to_string())
     .bind(seq)
-    .bind(message.role)
+    .bind(message.role.as_str())
     .bind(&message.content)
     .bind(message.state_key_at_time.as_deref())
     .bind(message.score_at_time)
@@ -375,12 +479,10 @@ pub enum SessionWriteError {
 
 /// A session to start.
 pub struct NewSession<'a> {
-    pub scope: Scope,
-    pub persona_id: Uuid,
+    pub player: PlayerKey<'a>,
     pub machine_id: Uuid,
-    pub user_session_id: &'a str,
     pub player_name: &'a str,
-    pub player_gender: &'a str,
+    pub player_gender: PlayerGender,
     pub initial_state: &'a str,
 }
 
@@ -393,16 +495,25 @@ pub async fn start(
 ) -> Result<SessionRow, SessionWriteError> {
     let now = super::now();
     let mut tx = db.begin_write().await?;
-    let existing: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+    let sql = format!(
         "SELECT id, turn_token, turn_expires_at FROM chat_sessions \
-         WHERE scope = $1 AND persona_id = $2 AND machine_id = $3 AND user_session_id = $4",
-    )
-    .bind(new.scope.as_db())
-    .bind(new.persona_id.to_string())
-    .bind(new.machine_id.to_string())
-    .bind(new.user_session_id)
-    .fetch_optional(&mut *tx.tx)
-    .await?;
+         WHERE {PLAYER_MATCHES} AND machine_id = $4"
+    );
+    let existing: Option<(String, Option<String>, Option<String>)> = {
+        use sqlx::Row;
+        let row = bind_player(sqlx::query(&sql), &new.player)
+            .bind(new.machine_id.to_string())
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+        row.map(|row| {
+            Ok::<_, sqlx::Error>((
+                row.try_get("id")?,
+                row.try_get("turn_token")?,
+                row.try_get("turn_expires_at")?,
+            ))
+        })
+        .transpose()?
+    };
     let id = match existing {
         Some((_, Some(_), Some(expires))) if expires > now => return Err(SessionWriteError::Busy),
         Some((id, _, _)) => {
@@ -417,7 +528,7 @@ pub async fn start(
                  started_at = $4, last_message_at = $4, last_active_at = $4 WHERE id = $5",
             )
             .bind(new.player_name)
-            .bind(new.player_gender)
+            .bind(new.player_gender.as_str())
             .bind(new.initial_state)
             .bind(&now)
             .bind(&id)
@@ -433,12 +544,12 @@ pub async fn start(
                  last_active_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
             )
             .bind(&id)
-            .bind(new.scope.as_db())
-            .bind(new.persona_id.to_string())
+            .bind(new.player.scope.as_db())
+            .bind(new.player.persona_id.to_string())
             .bind(new.machine_id.to_string())
-            .bind(new.user_session_id)
+            .bind(new.player.user_session_id)
             .bind(new.player_name)
-            .bind(new.player_gender)
+            .bind(new.player_gender.as_str())
             .bind(new.initial_state)
             .bind(&now)
             .execute(&mut *tx.tx)
@@ -451,11 +562,11 @@ pub async fn start(
     tx.commit().await?;
     Ok(SessionRow {
         id: uuid,
-        persona_id: new.persona_id,
+        persona_id: new.player.persona_id,
         machine_id: new.machine_id,
-        user_session_id: new.user_session_id.to_string(),
+        user_session_id: new.player.user_session_id.to_string(),
         player_name: new.player_name.to_string(),
-        player_gender: new.player_gender.to_string(),
+        player_gender: new.player_gender,
         current_state: new.initial_state.to_string(),
         score: 0,
         redirect_count: 0,
@@ -512,7 +623,7 @@ pub struct TurnCommit<'a> {
     pub current_state: &'a str,
     pub score: i64,
     pub redirect_count: i64,
-    pub outcome: Option<&'a str>,
+    pub outcome: Option<Outcome>,
     pub unlocked: &'a [Uuid],
     /// New per-player memory `(variables JSON, memories JSON)`, when the session ended.
     pub memory: Option<(String, String)>,
@@ -532,7 +643,7 @@ pub async fn commit_turn(db: &Db, turn: TurnCommit<'_>) -> Result<bool, sqlx::Er
     .bind(turn.current_state)
     .bind(turn.score)
     .bind(turn.redirect_count)
-    .bind(turn.outcome)
+    .bind(turn.outcome.map(Outcome::as_str))
     .bind(&now)
     .bind(&session_id)
     .bind(turn.token)
@@ -591,19 +702,15 @@ pub async fn commit_turn(db: &Db, turn: TurnCommit<'_>) -> Result<bool, sqlx::Er
 /// The player's memory with a persona: `(variables JSON, memories JSON)`.
 pub async fn memory(
     db: &Db,
-    scope: Scope,
-    persona_id: Uuid,
-    user_session_id: &str,
+    player: &PlayerKey<'_>,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT variables, memories FROM player_memory \
-         WHERE scope = $1 AND persona_id = $2 AND user_session_id = $3",
-    )
-    .bind(scope.as_db())
-    .bind(persona_id.to_string())
-    .bind(user_session_id)
-    .fetch_optional(db.pool())
-    .await
+    use sqlx::Row;
+    let sql = format!("SELECT variables, memories FROM player_memory WHERE {PLAYER_MATCHES}");
+    let row = bind_player(sqlx::query(&sql), player)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|row| Ok((row.try_get("variables")?, row.try_get("memories")?)))
+        .transpose()
 }
 
 /// Starts a session over at `initial_state` with no messages (`reset`). Same id.
@@ -658,9 +765,9 @@ pub async fn save_summary(
 
 /// Ends a session whose state no longer exists in its machine (the creator replaced the
 /// persona): it keeps its history and is marked finished without unlocking anything.
-pub async fn end_stale(db: &Db, session_id: Uuid, outcome: &str) -> Result<(), sqlx::Error> {
+pub async fn end_stale(db: &Db, session_id: Uuid, outcome: Outcome) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE chat_sessions SET outcome = $1 WHERE id = $2 AND outcome IS NULL")
-        .bind(outcome)
+        .bind(outcome.as_str())
         .bind(session_id.to_string())
         .execute(db.pool())
         .await?;

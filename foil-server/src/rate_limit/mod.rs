@@ -38,7 +38,7 @@ use governor::Quota;
 use serde::{Deserialize, Deserializer};
 
 use self::memory::{Key, MemoryLimiter};
-pub use self::proxy::{client_ip, InvalidTrustedNet, TrustedNet};
+pub use self::proxy::{client_ip, client_ip_of, InvalidTrustedNet, TrustedNet};
 use self::redis_backend::{GcraParams, RedisLimiter};
 
 /// A rate-limit category of api.md §6.

@@ -1,8 +1,9 @@
 //! Which address a request comes from: the socket peer, or what trusted proxies say.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 
+use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
 
 /// A trusted proxy: an address and a prefix length (`10.0.0.0/8`, `2001:db8::/32`, `::1`).
@@ -128,6 +129,17 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[TrustedNet]) 
         }
     }
     client
+}
+
+/// The caller's IP of a request: the socket peer (from `ConnectInfo`), or `X-Forwarded-For`
+/// when the peer is a trusted proxy (see [`client_ip`]).
+pub fn client_ip_of(request: &Request, trusted: &[TrustedNet]) -> IpAddr {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr)
+        .unwrap_or_else(|| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
+    client_ip(peer, request.headers(), trusted)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::auth::api_key::{self, KeyScope, KEY_PREFIX};
 use crate::auth::extract::{AuthUser, Creator};
 use crate::db;

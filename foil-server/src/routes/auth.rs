@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::auth::extract::AuthUser;
 use crate::auth::password;
 use crate::db::{self, users::User};
@@ -265,7 +265,7 @@ async fn migrate_progress(
                 "`anonymous_token` is not a valid token of an anonymous user",
             )
         })?;
-    ctx.remember_user(&db::users::User {
+    ctx.seen_users.remember(&ctx.db, &db::users::User {
         id: anonymous.id,
         email: anonymous.email,
         display_name: anonymous.display_name,

@@ -2,7 +2,6 @@
 //! "Generation" rate limit; the LLM from the `X-LLM-*` headers (response model and key).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use foil_types::persona::Machine;
 use foil_types::wire::{ErrorBody, RateLimitBody};
@@ -12,13 +11,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::auth::extract::Creator;
-use crate::chat::llm::StepLlm;
+use crate::chat::llm::{LlmHeaders, StepLlm};
 use crate::db::users::User;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{require_text, ApiJson};
-use crate::generate::{self, GenerateError, PersonaDraft};
+use crate::generate::{self, PersonaDraft};
 use crate::routes::personas::owned_persona;
 use crate::usage::Attribution;
 
@@ -66,7 +65,7 @@ async fn response_step(
     ctx: &ApiContext,
     user: &User,
     persona: Option<Uuid>,
-    headers: &HeaderMap,
+    headers: &LlmHeaders,
 ) -> ApiResult<StepLlm> {
     let meter = ctx.meter(Attribution {
         account: user.id,
@@ -77,20 +76,6 @@ async fn response_step(
     Ok(ctx.llm_selection(headers, None)?.metered(meter).response)
 }
 
-impl From<GenerateError> for ApiError {
-    fn from(e: GenerateError) -> Self {
-        match e {
-            GenerateError::Llm(e) => e.into(),
-            unusable @ GenerateError::Unusable(_) => ApiError::Upstream {
-                status: StatusCode::BAD_GATEWAY,
-                code: ErrorCode::LlmUpstreamError,
-                message: unusable.to_string(),
-                retry_after: None,
-            },
-        }
-    }
-}
-
 /// Drafts a persona (name, description, identity prompt) from a brief.
 #[utoipa::path(post, path = "/api/v1/creator/generate/persona", tag = "personas", security(("jwt" = [])),
     request_body = GeneratePersonaRequest,
@@ -99,7 +84,7 @@ impl From<GenerateError> for ApiError {
 async fn generate_persona(
     State(ctx): State<ApiContext>,
     Creator(user): Creator,
-    headers: HeaderMap,
+    headers: LlmHeaders,
     ApiJson(body): ApiJson<GeneratePersonaRequest>,
 ) -> ApiResult<Json<PersonaDraft>> {
     require_text("brief", &body.brief, MAX_BRIEF_CHARS)?;
@@ -118,7 +103,7 @@ async fn generate_persona(
 async fn generate_machine(
     State(ctx): State<ApiContext>,
     Creator(user): Creator,
-    headers: HeaderMap,
+    headers: LlmHeaders,
     ApiJson(body): ApiJson<GenerateMachineRequest>,
 ) -> ApiResult<Json<Machine>> {
     require_text("brief", &body.brief, MAX_BRIEF_CHARS)?;
@@ -162,7 +147,7 @@ async fn generate_machine(
 async fn polish(
     State(ctx): State<ApiContext>,
     Creator(user): Creator,
-    headers: HeaderMap,
+    headers: LlmHeaders,
     ApiJson(body): ApiJson<PolishRequest>,
 ) -> ApiResult<Json<PolishResponse>> {
     require_text("text", &body.text, MAX_POLISH_CHARS)?;

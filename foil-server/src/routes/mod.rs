@@ -3,15 +3,14 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod chat;
 pub mod creator;
 pub mod ops;
 pub mod persona_sessions;
 pub mod personas;
 pub mod player_tokens;
 pub mod sdk;
-pub mod sdk_chat;
 pub mod usage;
-pub mod web_chat;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};

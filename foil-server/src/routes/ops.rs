@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::error::{ApiError, ErrorCode};
 
 #[derive(Serialize, ToSchema)]

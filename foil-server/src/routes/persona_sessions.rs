@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::auth::extract::AuthUser;
 use crate::db::creator_sessions::{self, SessionFilter, SessionOverview};
 use crate::db::personas::StoredPersona;
@@ -213,7 +213,7 @@ async fn get_session(
             .map(|m| SessionMessage {
                 id: m.id,
                 seq: m.seq,
-                role: m.role,
+                role: m.role.as_str().to_owned(),
                 content: m.content,
                 state_key_at_time: m.state_key_at_time,
                 score_at_time: m.score_at_time,

@@ -10,38 +10,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::auth::extract::{AuthUser, Creator, MaybeAuthUser};
-use crate::db::personas::{Listing, PersonaSummaryRow, StoredPersona};
+use crate::db::personas::{Listing, PersonaSummary, StoredPersona};
 use crate::db::{self, users::User};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{parse_json_at, parse_uuid, ApiQuery, JsonProblem, RawBody, UuidPath};
-
-/// A persona without its definition.
-#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
-pub struct PersonaSummary {
-    pub id: Uuid,
-    pub name: String,
-    pub description: Option<String>,
-    pub is_public: bool,
-    pub is_published: bool,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl From<PersonaSummaryRow> for PersonaSummary {
-    fn from(r: PersonaSummaryRow) -> Self {
-        PersonaSummary {
-            id: r.id,
-            name: r.name,
-            description: r.description,
-            is_public: r.is_public,
-            is_published: r.is_published,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
 
 impl From<&StoredPersona> for PersonaSummary {
     fn from(p: &StoredPersona) -> Self {
@@ -113,7 +87,7 @@ async fn list_personas(
         (false, _, _) => Listing::Public,
     };
     let rows = db::personas::list(&ctx.db, listing, q.limit, q.offset).await?;
-    Ok(Json(rows.into_iter().map(Into::into).collect()))
+    Ok(Json(rows))
 }
 
 /// Whether `user` may see a persona with these flags and owner.
@@ -155,7 +129,7 @@ async fn get_persona(
     if !visible(owner, row.is_public, row.is_published, user.as_ref()) {
         return Err(deny(user.as_ref()));
     }
-    Ok(Json(row.into()))
+    Ok(Json(row))
 }
 
 /// Loads a persona the caller owns (404 if missing, 403 if someone else's).
@@ -332,7 +306,7 @@ async fn set_published(
     let row = db::personas::set_published(&ctx.db, id, published)
         .await?
         .ok_or_else(persona_not_found)?;
-    Ok(Json(row.into()))
+    Ok(Json(row))
 }
 
 /// Makes a persona reachable by the owner's API keys (and web chat, if public).

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::auth::extract::SdkAccount;
 use crate::auth::player_token::{
     PlayerGrant, DEFAULT_TTL_SECS, MAX_PERSONAS, MAX_TTL_SECS, MIN_TTL_SECS,

@@ -2,14 +2,14 @@
 //! the key and the per-key rate limit; handlers receive the [`SdkAccount`].
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use foil_types::wire::{Persona, ValidateLlmKeyRequest, ValidateLlmKeyResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::auth::extract::SdkAccount;
+use crate::chat::llm::LlmHeaders;
 use crate::chat::service;
 use crate::db::{self, personas::Listing};
 use crate::error::ApiResult;
@@ -63,7 +63,7 @@ async fn list_personas(
 async fn validate_llm_key(
     State(ctx): State<ApiContext>,
     _account: SdkAccount,
-    headers: HeaderMap,
+    headers: LlmHeaders,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<ValidateLlmKeyResult>> {
     // The body is optional: no body means no model (the header's or the default is used).

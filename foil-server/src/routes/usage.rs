@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::ApiContext;
+use crate::context::ApiContext;
 use crate::auth::extract::AuthUser;
 use crate::db::usage::{GroupBy, UsageCounts};
 use crate::error::{ApiError, ApiResult, ErrorCode};

@@ -3,7 +3,7 @@ against a running foil-server, through every SDK chat route.
 
 The SDK builds its dataclasses with `Type(**body)`, so an unknown key in a response raises
 TypeError; this script also compares every response's key set with the SDK's dataclass fields,
-which catches missing keys that have a default in the SDK. Run by foil-server/tests/python_sdk.rs
+which catches missing keys that have a default in the SDK. Run by foil-server/tests/integration/python_sdk.rs
 with FOIL_BASE_URL, FOIL_API_KEY and FOIL_EXAMPLES_DIR set. Exits non-zero on the first problem.
 """
 import copy
