@@ -17,9 +17,11 @@ pub type Timestamp = String;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ErrorBody {
+    /// The error's message, code and optional details.
     pub error: ErrorDetail,
 }
 
+/// The `error` object of an error body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ErrorDetail {
@@ -36,6 +38,7 @@ pub struct ErrorDetail {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RateLimitBody {
+    /// A human-readable sentence, e.g. `Rate limit exceeded. Try again in 12 seconds.`
     pub error: String,
 }
 
@@ -43,10 +46,15 @@ pub struct RateLimitBody {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Persona {
+    /// The persona's ID.
     pub id: Uuid,
+    /// The persona's name.
     pub name: String,
+    /// The persona's description; `null` when it has none.
     pub description: Option<String>,
+    /// When the persona was created (RFC 3339, UTC).
     pub created_at: Timestamp,
+    /// When the persona was last updated (RFC 3339, UTC).
     pub updated_at: Timestamp,
 }
 
@@ -54,12 +62,19 @@ pub struct Persona {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct MachineInfo {
+    /// The machine's ID.
     pub machine_id: Uuid,
+    /// The machine's key, unique within the persona.
     pub machine_key: String,
+    /// The machine's name.
     pub name: String,
+    /// The machine's description; `null` when it has none.
     pub description: Option<String>,
+    /// Whether this player has a session on this machine.
     pub has_session: bool,
+    /// Outcome of the player's latest session here; `null` if none or not ended yet.
     pub session_outcome: Option<String>,
+    /// Whether the machine is the target of a machine link.
     pub is_linked: bool,
 }
 
@@ -68,12 +83,16 @@ pub struct MachineInfo {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum PlayerGender {
+    /// `female`.
     Female,
+    /// `male`.
     Male,
+    /// `non-binary`.
     NonBinary,
 }
 
 impl PlayerGender {
+    /// The wire spelling: `female`, `male` or `non-binary`.
     pub fn as_str(self) -> &'static str {
         match self {
             PlayerGender::Female => "female",
@@ -82,6 +101,7 @@ impl PlayerGender {
         }
     }
 
+    /// Parses the wire spelling; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "female" => Some(Self::Female),
@@ -96,7 +116,9 @@ impl PlayerGender {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct InitSessionRequest {
+    /// The caller's ID for the player's session (≤ 128 characters).
     pub user_session_id: String,
+    /// The player's name, used in prompts (≤ 64 characters).
     pub player_name: String,
     /// `female`, `male` or `non-binary`.
     pub player_gender: String,
@@ -106,14 +128,21 @@ pub struct InitSessionRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SessionInit {
+    /// The session's ID.
     pub session_id: Uuid,
+    /// The caller's ID for the player's session, as sent.
     pub user_session_id: String,
+    /// The persona's name.
     pub persona_name: String,
+    /// The persona's description; `null` when it has none.
     pub persona_description: Option<String>,
+    /// The player's name.
     pub player_name: String,
+    /// The player's gender: `female`, `male` or `non-binary`.
     pub player_gender: String,
     /// The NPC's greeting.
     pub message: String,
+    /// The ID of the machine the session plays.
     pub machine_id: Uuid,
 }
 
@@ -121,7 +150,9 @@ pub struct SessionInit {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SendMessageRequest {
+    /// The player's message (≤ 2,000 characters by default).
     pub message: String,
+    /// The caller's ID for the player's session.
     pub user_session_id: String,
 }
 
@@ -129,9 +160,13 @@ pub struct SendMessageRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct UnlockedMachine {
+    /// The unlocked machine's ID.
     pub machine_id: Uuid,
+    /// The unlocked machine's key.
     pub machine_key: String,
+    /// The unlocked machine's name.
     pub name: String,
+    /// Whether the game may move the player straight on to this machine.
     pub is_auto_advance: bool,
 }
 
@@ -139,16 +174,27 @@ pub struct UnlockedMachine {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ChatResponse {
+    /// The NPC's reply.
     pub message: String,
+    /// Key of the session's state after this turn.
     pub current_state: String,
+    /// The session's score after this turn (an integer).
     pub score: i64,
+    /// `ACCEPT`, `REJECT` or `KICK_OUT` once the session has ended; `null` while it runs.
     pub outcome: Option<String>,
+    /// The decision applied: `pass`, `redirect`, `reject`, `kick_out` or `follow_up`.
     pub decision: Option<String>,
+    /// Whether the NPC asked a clarifying question instead of deciding.
     pub follow_up: bool,
+    /// The session's ID.
     pub session_id: Uuid,
+    /// The machine's scoring mode: `scoring` or `pass_fail`.
     pub scoring_mode: String,
+    /// Consecutive redirects in the current state (reset to 0 when the state changes).
     pub redirect_count: Option<i64>,
+    /// Whether the session ended this turn.
     pub machine_completed: bool,
+    /// Machines unlocked because the session ended this turn; empty otherwise.
     pub unlocked_machines: Vec<UnlockedMachine>,
 }
 
@@ -156,15 +202,25 @@ pub struct ChatResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct StreamMetadata {
+    /// Key of the session's state after this turn.
     pub current_state: String,
+    /// The session's score after this turn (an integer).
     pub score: i64,
+    /// `ACCEPT`, `REJECT` or `KICK_OUT` once the session has ended; `null` while it runs.
     pub outcome: Option<String>,
+    /// The decision applied: `pass`, `redirect`, `reject`, `kick_out` or `follow_up`.
     pub decision: Option<String>,
+    /// Whether the NPC asked a clarifying question instead of deciding.
     pub follow_up: bool,
+    /// The session's ID.
     pub session_id: Uuid,
+    /// The machine's scoring mode: `scoring` or `pass_fail`.
     pub scoring_mode: String,
+    /// Consecutive redirects in the current state (reset to 0 when the state changes).
     pub redirect_count: Option<i64>,
+    /// Whether the session ended this turn.
     pub machine_completed: bool,
+    /// Machines unlocked because the session ended this turn; empty otherwise.
     pub unlocked_machines: Vec<UnlockedMachine>,
 }
 
@@ -207,6 +263,7 @@ impl ChatResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct TextDelta {
+    /// The next piece of the NPC's reply.
     pub text: String,
 }
 
@@ -214,6 +271,7 @@ pub struct TextDelta {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct StreamError {
+    /// A human-readable sentence saying what failed.
     pub error: String,
 }
 
@@ -221,14 +279,23 @@ pub struct StreamError {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SessionStatus {
+    /// The session's ID.
     pub session_id: Uuid,
+    /// The persona's ID.
     pub persona_id: Uuid,
+    /// The ID of the machine the session plays.
     pub machine_id: Uuid,
+    /// Key of the session's current state.
     pub current_state: String,
+    /// The session's current score (an integer).
     pub score: i64,
+    /// `ACCEPT`, `REJECT` or `KICK_OUT` once the session has ended; `null` while it runs.
     pub outcome: Option<String>,
+    /// The player's name.
     pub player_name: String,
+    /// The player's gender: `female`, `male` or `non-binary`.
     pub player_gender: String,
+    /// When the session started (RFC 3339, UTC).
     pub started_at: Timestamp,
     /// When the last message was stored (the greeting, at first).
     pub last_message_at: Timestamp,
@@ -238,14 +305,21 @@ pub struct SessionStatus {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Message {
+    /// The message's ID.
     pub id: Uuid,
     /// `assistant` or `user`.
     pub role: String,
+    /// The message text.
     pub content: String,
+    /// Key of the session's state at the time of this message.
     pub state_key_at_time: Option<String>,
+    /// The session's score at the time of this message (an integer).
     pub score_at_time: Option<i64>,
+    /// The decision of the turn this message belongs to; `null` for the greeting.
     pub decision: Option<String>,
+    /// Whether this is the NPC's clarifying (follow-up) question.
     pub follow_up_triggered: bool,
+    /// When the message was stored (RFC 3339, UTC).
     pub created_at: Timestamp,
 }
 
@@ -253,14 +327,23 @@ pub struct Message {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ChatHistory {
+    /// The session's ID.
     pub session_id: Uuid,
+    /// The persona's ID.
     pub persona_id: Uuid,
+    /// The session's messages in order, the greeting first.
     pub messages: Vec<Message>,
+    /// Key of the session's current state.
     pub current_state: String,
+    /// The session's current score (an integer).
     pub score: i64,
+    /// `ACCEPT`, `REJECT` or `KICK_OUT` once the session has ended; `null` while it runs.
     pub outcome: Option<String>,
+    /// The player's name.
     pub player_name: String,
+    /// The player's gender: `female`, `male` or `non-binary`.
     pub player_gender: String,
+    /// When the session started (RFC 3339, UTC).
     pub started_at: Timestamp,
     /// When the last message was stored (the greeting, at first).
     pub last_message_at: Timestamp,
@@ -270,7 +353,9 @@ pub struct ChatHistory {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ResetResult {
+    /// The ID of the session that was reset.
     pub session_id: Uuid,
+    /// A confirmation, e.g. `Conversation reset successfully`.
     pub message: String,
 }
 
@@ -278,6 +363,7 @@ pub struct ResetResult {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ValidateLlmKeyRequest {
+    /// The model to check (LiteLLM-style name); optional.
     #[serde(default)]
     pub model: Option<String>,
 }
@@ -286,7 +372,10 @@ pub struct ValidateLlmKeyRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ValidateLlmKeyResult {
+    /// Whether the check succeeded.
     pub valid: bool,
+    /// The model that was checked.
     pub model: String,
+    /// What is wrong; `null` when the check succeeded.
     pub error: Option<String>,
 }

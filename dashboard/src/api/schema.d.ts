@@ -729,36 +729,68 @@ export interface components {
         };
         /** @description A session with its messages, the greeting first. *Exact.* */
         ChatHistory: {
+            /** @description Key of the session's current state. */
             current_state: string;
             /** @description When the last message was stored (the greeting, at first). */
             last_message_at: components["schemas"]["String"];
+            /** @description The session's messages in order, the greeting first. */
             messages: components["schemas"]["Message"][];
+            /** @description `ACCEPT`, `REJECT` or `KICK_OUT` once the session has ended; `null` while it runs. */
             outcome?: string | null;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The persona's ID.
+             */
             persona_id: string;
+            /** @description The player's gender: `female`, `male` or `non-binary`. */
             player_gender: string;
+            /** @description The player's name. */
             player_name: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The session's current score (an integer).
+             */
             score: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The session's ID.
+             */
             session_id: string;
+            /** @description When the session started (RFC 3339, UTC). */
             started_at: components["schemas"]["String"];
         };
         /** @description The result of one turn. *Exact.* */
         ChatResponse: {
+            /** @description Key of the session's state after this turn. */
             current_state: string;
+            /** @description The decision applied: `pass`, `redirect`, `reject`, `kick_out` or `follow_up`. */
             decision?: string | null;
+            /** @description Whether the NPC asked a clarifying question instead of deciding. */
             follow_up: boolean;
+            /** @description Whether the session ended this turn. */
             machine_completed: boolean;
+            /** @description The NPC's reply. */
             message: string;
+            /** @description `ACCEPT`, `REJECT` or `KICK_OUT` once the session has ended; `null` while it runs. */
             outcome?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Consecutive redirects in the current state (reset to 0 when the state changes).
+             */
             redirect_count?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The session's score after this turn (an integer).
+             */
             score: number;
+            /** @description The machine's scoring mode: `scoring` or `pass_fail`. */
             scoring_mode: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The session's ID.
+             */
             session_id: string;
+            /** @description Machines unlocked because the session ended this turn; empty otherwise. */
             unlocked_machines: components["schemas"]["UnlockedMachine"][];
         };
         CreateApiKeyRequest: {
@@ -800,8 +832,10 @@ export interface components {
         DecisionType: "pass" | "redirect" | "reject" | "kick_out";
         /** @description The error body of every non-429 error (api.md §1). */
         ErrorBody: {
+            /** @description The error's message, code and optional details. */
             error: components["schemas"]["ErrorDetail"];
         };
+        /** @description The `error` object of an error body. */
         ErrorDetail: {
             /** @description A stable snake_case code, documented in `docs/errors.md`. */
             code: string;
@@ -833,7 +867,9 @@ export interface components {
         InitSessionRequest: {
             /** @description `female`, `male` or `non-binary`. */
             player_gender: string;
+            /** @description The player's name, used in prompts (≤ 64 characters). */
             player_name: string;
+            /** @description The caller's ID for the player's session (≤ 128 characters). */
             user_session_id: string;
         };
         /**
@@ -852,10 +888,15 @@ export interface components {
         };
         /** @description A scenario: a state machine with a goal, stages, scoring and an outcome. */
         Machine: {
+            /** @description Scenario-wide instructions for the NPC's replies. */
             chat_system_prompt?: string | null;
+            /** @description What counts as a loss; shown to the evaluator. */
             creator_lose_condition?: string | null;
+            /** @description What the NPC is trying to find out or achieve. */
             creator_objective?: string | null;
+            /** @description What counts as a win; shown to the evaluator. */
             creator_win_condition?: string | null;
+            /** @description An optional description. */
             description?: string | null;
             /**
              * Format: int64
@@ -871,52 +912,82 @@ export interface components {
             is_entry?: boolean;
             /** @description Unique within the persona, `[a-z0-9_]+`. */
             machine_key: string;
+            /** @description The machine's name. */
             name: string;
+            /** @description Values extracted when the machine completes, kept per player × persona. */
             output_variables?: components["schemas"]["OutputVariable"][];
             /**
              * Format: int64
              * @description Scoring mode: a final score ≥ this is ACCEPT. Absent means 0.
              */
             pass_threshold?: number | null;
+            /** @description How the machine decides its outcome (default `scoring`). */
             scoring_mode?: components["schemas"]["ScoringMode"];
+            /** @description The stages: exactly one initial state and at least one terminal state. */
             states: components["schemas"]["State"][];
+            /** @description Optional extra instructions for the evaluator. */
             system_evaluation_prompt?: string | null;
+            /** @description Optional extra instructions for summaries. */
             system_summarization_prompt?: string | null;
+            /** @description The edges between states, chosen by the evaluator. */
             transitions?: components["schemas"]["Transition"][];
         };
         /** @description A machine the player can play now. *Exact.* */
         MachineInfo: {
+            /** @description The machine's description; `null` when it has none. */
             description?: string | null;
+            /** @description Whether this player has a session on this machine. */
             has_session: boolean;
+            /** @description Whether the machine is the target of a machine link. */
             is_linked: boolean;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The machine's ID.
+             */
             machine_id: string;
+            /** @description The machine's key, unique within the persona. */
             machine_key: string;
+            /** @description The machine's name. */
             name: string;
+            /** @description Outcome of the player's latest session here; `null` if none or not ended yet. */
             session_outcome?: string | null;
         };
         /** @description Finishing `from_machine_key` unlocks `to_machine_key` when the condition holds. */
         MachineLink: {
+            /** @description What decides whether the link fires. */
             condition_type: components["schemas"]["LinkConditionType"];
             /** @description A string outcome or a number, depending on `condition_type`. */
             condition_value?: unknown;
+            /** @description Key of the machine whose completion is checked. */
             from_machine_key: string;
             /** @description The game may move the player straight on to the unlocked machine. */
             is_auto_advance?: boolean;
+            /** @description Key of the machine to unlock. */
             to_machine_key: string;
         };
         /** @description One stored message of a session. *Exact.* */
         Message: {
+            /** @description The message text. */
             content: string;
+            /** @description When the message was stored (RFC 3339, UTC). */
             created_at: components["schemas"]["String"];
+            /** @description The decision of the turn this message belongs to; `null` for the greeting. */
             decision?: string | null;
+            /** @description Whether this is the NPC's clarifying (follow-up) question. */
             follow_up_triggered: boolean;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The message's ID.
+             */
             id: string;
             /** @description `assistant` or `user`. */
             role: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The session's score at the time of this message (an integer).
+             */
             score_at_time?: number | null;
+            /** @description Key of the session's state at the time of this message. */
             state_key_at_time?: string | null;
         };
         MigrateProgressRequest: {
@@ -956,23 +1027,36 @@ export interface components {
         Outcome: "ACCEPT" | "REJECT" | "KICK_OUT";
         /** @description A value extracted from a finished conversation and kept per player × persona. */
         OutputVariable: {
+            /** @description What to extract from the finished conversation. */
             extraction_prompt: string;
+            /** @description The variable's key, `[a-z0-9_]+`, unique within the machine. */
             key: string;
         };
         /** @description A published persona reachable by an API key (`GET /api/v1/sdk/personas`). *Exact.* */
         Persona: {
+            /** @description When the persona was created (RFC 3339, UTC). */
             created_at: components["schemas"]["String"];
+            /** @description The persona's description; `null` when it has none. */
             description?: string | null;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The persona's ID.
+             */
             id: string;
+            /** @description The persona's name. */
             name: string;
+            /** @description When the persona was last updated (RFC 3339, UTC). */
             updated_at: components["schemas"]["String"];
         };
         /** @description A whole persona as a creator authors it. */
         PersonaDocument: {
+            /** @description Links that unlock a machine when another one finishes. */
             machine_links?: components["schemas"]["MachineLink"][];
+            /** @description The persona's machines (scenarios); at least one is an entry machine. */
             machines: components["schemas"]["Machine"][];
+            /** @description Who the NPC is. */
             persona: components["schemas"]["PersonaInfo"];
+            /** @description Persona-wide variables, available to prompts as `{{var.KEY}}`. */
             variables?: components["schemas"]["PersonaVariable"][];
         };
         /** @description A drafted persona. */
@@ -983,6 +1067,7 @@ export interface components {
         };
         /** @description Who the NPC is. */
         PersonaInfo: {
+            /** @description An optional short description. */
             description?: string | null;
             /**
              * Format: uuid
@@ -995,6 +1080,7 @@ export interface components {
             is_public?: boolean;
             /** @description Reachable by SDK keys and web chat. */
             is_published?: boolean;
+            /** @description The persona's name (required, ≤ 100 characters). */
             name: string;
         };
         /** @description A persona without its definition. */
@@ -1010,8 +1096,11 @@ export interface components {
         };
         /** @description A persona-wide variable, available to prompts as `{{var.KEY}}`. */
         PersonaVariable: {
+            /** @description The value used when the player has none of their own. */
             default_value?: string | null;
+            /** @description An optional note on what the variable holds. */
             description?: string | null;
+            /** @description The variable's key, `[a-z0-9_]+`, unique within the persona. */
             key: string;
         };
         PolishRequest: {
@@ -1025,19 +1114,30 @@ export interface components {
         };
         /** @description A point on the editor's canvas. */
         Position: {
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Horizontal coordinate on the canvas.
+             */
             x: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Vertical coordinate on the canvas.
+             */
             y: number;
         };
         /** @description The body of a 429 (api.md §6): a bare string, as the hosted service sends it. */
         RateLimitBody: {
+            /** @description A human-readable sentence, e.g. `Rate limit exceeded. Try again in 12 seconds.` */
             error: string;
         };
         /** @description Result of `reset`. *Exact.* */
         ResetResult: {
+            /** @description A confirmation, e.g. `Conversation reset successfully`. */
             message: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The ID of the session that was reset.
+             */
             session_id: string;
         };
         /**
@@ -1047,7 +1147,9 @@ export interface components {
         ScoringMode: "scoring" | "pass_fail";
         /** @description Body of `message` and `message/stream`. */
         SendMessageRequest: {
+            /** @description The player's message (≤ 2,000 characters by default). */
             message: string;
+            /** @description The caller's ID for the player's session. */
             user_session_id: string;
         };
         /** @description A session with its history, oldest message first (at most the newest 1,000). */
@@ -1057,16 +1159,27 @@ export interface components {
         };
         /** @description Result of `init-session`. *Exact.* */
         SessionInit: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The ID of the machine the session plays.
+             */
             machine_id: string;
             /** @description The NPC's greeting. */
             message: string;
+            /** @description The persona's description; `null` when it has none. */
             persona_description?: string | null;
+            /** @description The persona's name. */
             persona_name: string;
+            /** @description The player's gender: `female`, `male` or `non-binary`. */
             player_gender: string;
+            /** @description The player's name. */
             player_name: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The session's ID.
+             */
             session_id: string;
+            /** @description The caller's ID for the player's session, as sent. */
             user_session_id: string;
         };
         /** @description A message with what the state machine did on it. */
@@ -1102,20 +1215,37 @@ export interface components {
         };
         /** @description A session's current status. *Exact.* */
         SessionStatus: {
+            /** @description Key of the session's current state. */
             current_state: string;
             /** @description When the last message was stored (the greeting, at first). */
             last_message_at: components["schemas"]["String"];
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The ID of the machine the session plays.
+             */
             machine_id: string;
+            /** @description `ACCEPT`, `REJECT` or `KICK_OUT` once the session has ended; `null` while it runs. */
             outcome?: string | null;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The persona's ID.
+             */
             persona_id: string;
+            /** @description The player's gender: `female`, `male` or `non-binary`. */
             player_gender: string;
+            /** @description The player's name. */
             player_name: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The session's current score (an integer).
+             */
             score: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The session's ID.
+             */
             session_id: string;
+            /** @description When the session started (RFC 3339, UTC). */
             started_at: components["schemas"]["String"];
         };
         /** @description A player's session as the persona's owner sees it. */
@@ -1149,16 +1279,23 @@ export interface components {
         };
         /** @description One stage of a machine. */
         State: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Optional sort key for listing states; display only.
+             */
             display_order?: number | null;
             /** @description When this holds, the NPC asks a clarifying question instead of deciding. */
             follow_up_condition?: string | null;
+            /** @description Whether sessions start here; exactly one per machine. */
             is_initial_state?: boolean;
+            /** @description Whether reaching this state ends the session. */
             is_terminal_state?: boolean;
+            /** @description An optional human-readable name. */
             label?: string | null;
             position?: null | components["schemas"]["Position"];
             /** @description What the NPC should do while the conversation is in this state. */
             prompt_instruction?: string;
+            /** @description The state's key, unique within the machine. */
             state_key: string;
             terminal_outcome?: null | components["schemas"]["Outcome"];
         };
@@ -1177,24 +1314,37 @@ export interface components {
         };
         /** @description An edge of the state machine, chosen by the evaluator. */
         Transition: {
+            /** @description When the evaluator should pick this transition, in plain words. */
             condition: string;
+            /** @description What picking this transition means. */
             decision_type: components["schemas"]["DecisionType"];
+            /** @description Key of the state the transition leaves. */
             from_state_key: string;
             /**
              * Format: int64
              * @description Lower is considered first; ties keep document order.
              */
             priority?: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Added to the score when this transition is applied (an integer, default 0).
+             */
             score_delta?: number;
+            /** @description Key of the state the transition leads to. */
             to_state_key: string;
         };
         /** @description A machine unlocked by finishing another one. *Exact.* */
         UnlockedMachine: {
+            /** @description Whether the game may move the player straight on to this machine. */
             is_auto_advance: boolean;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The unlocked machine's ID.
+             */
             machine_id: string;
+            /** @description The unlocked machine's key. */
             machine_key: string;
+            /** @description The unlocked machine's name. */
             name: string;
         };
         /** @description The report. */
@@ -1247,16 +1397,21 @@ export interface components {
         };
         /** @description Body of `validate-llm-key`. */
         ValidateLlmKeyRequest: {
+            /** @description The model to check (LiteLLM-style name); optional. */
             model?: string | null;
         };
         /** @description Result of `validate-llm-key`. *Exact.* */
         ValidateLlmKeyResult: {
+            /** @description What is wrong; `null` when the check succeeded. */
             error?: string | null;
+            /** @description The model that was checked. */
             model: string;
+            /** @description Whether the check succeeded. */
             valid: boolean;
         };
         /** @description One problem in a persona document. */
         ValidationIssue: {
+            /** @description What is wrong there, as a human-readable sentence. */
             message: string;
             /** @description Where the problem is, e.g. `machines[0].transitions[2].to_state_key`. */
             path: string;

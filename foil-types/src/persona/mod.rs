@@ -21,10 +21,14 @@ pub use validate::{Limits, Review, ValidationIssue};
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PersonaDocument {
+    /// Who the NPC is.
     pub persona: PersonaInfo,
+    /// Persona-wide variables, available to prompts as `{{var.KEY}}`.
     #[serde(default)]
     pub variables: Vec<PersonaVariable>,
+    /// The persona's machines (scenarios); at least one is an entry machine.
     pub machines: Vec<Machine>,
+    /// Links that unlock a machine when another one finishes.
     #[serde(default)]
     pub machine_links: Vec<MachineLink>,
 }
@@ -37,7 +41,9 @@ pub struct PersonaInfo {
     /// Filled in by the server on export; ignored on input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
+    /// The persona's name (required, ≤ 100 characters).
     pub name: String,
+    /// An optional short description.
     #[serde(default)]
     pub description: Option<String>,
     /// Backstory, personality and voice.
@@ -55,9 +61,12 @@ pub struct PersonaInfo {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PersonaVariable {
+    /// The variable's key, `[a-z0-9_]+`, unique within the persona.
     pub key: String,
+    /// The value used when the player has none of their own.
     #[serde(default)]
     pub default_value: Option<String>,
+    /// An optional note on what the variable holds.
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -75,6 +84,7 @@ pub enum ScoringMode {
 }
 
 impl ScoringMode {
+    /// The wire spelling: `scoring` or `pass_fail`.
     pub fn as_str(self) -> &'static str {
         match self {
             ScoringMode::Scoring => "scoring",
@@ -88,12 +98,16 @@ impl ScoringMode {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Outcome {
+    /// `ACCEPT`: the player succeeded.
     Accept,
+    /// `REJECT`: the player failed.
     Reject,
+    /// `KICK_OUT`: ended by a `kick_out` decision.
     KickOut,
 }
 
 impl Outcome {
+    /// The wire spelling: `ACCEPT`, `REJECT` or `KICK_OUT`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Accept => "ACCEPT",
@@ -102,6 +116,7 @@ impl Outcome {
         }
     }
 
+    /// Parses the wire spelling; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "ACCEPT" => Some(Outcome::Accept),
@@ -117,13 +132,18 @@ impl Outcome {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionType {
+    /// `pass`: move to the target state and add `score_delta`.
     Pass,
+    /// `redirect`: stay in the current state; counts as a redirect.
     Redirect,
+    /// `reject`: the player is rejected; the effect depends on the scoring mode.
     Reject,
+    /// `kick_out`: move to the target state and end the session with `KICK_OUT`.
     KickOut,
 }
 
 impl DecisionType {
+    /// The wire spelling: `pass`, `redirect`, `reject` or `kick_out`.
     pub fn as_str(self) -> &'static str {
         match self {
             DecisionType::Pass => "pass",
@@ -144,24 +164,33 @@ pub struct Machine {
     pub id: Option<Uuid>,
     /// Unique within the persona, `[a-z0-9_]+`.
     pub machine_key: String,
+    /// The machine's name.
     pub name: String,
+    /// An optional description.
     #[serde(default)]
     pub description: Option<String>,
     /// Playable from the start; at least one per persona.
     #[serde(default)]
     pub is_entry: bool,
+    /// What the NPC is trying to find out or achieve.
     #[serde(default)]
     pub creator_objective: Option<String>,
+    /// What counts as a win; shown to the evaluator.
     #[serde(default)]
     pub creator_win_condition: Option<String>,
+    /// What counts as a loss; shown to the evaluator.
     #[serde(default)]
     pub creator_lose_condition: Option<String>,
+    /// Scenario-wide instructions for the NPC's replies.
     #[serde(default)]
     pub chat_system_prompt: Option<String>,
+    /// Optional extra instructions for the evaluator.
     #[serde(default)]
     pub system_evaluation_prompt: Option<String>,
+    /// Optional extra instructions for summaries.
     #[serde(default)]
     pub system_summarization_prompt: Option<String>,
+    /// How the machine decides its outcome (default `scoring`).
     #[serde(default)]
     pub scoring_mode: ScoringMode,
     /// Scoring mode: a final score ≥ this is ACCEPT. Absent means 0.
@@ -170,9 +199,12 @@ pub struct Machine {
     /// Scoring mode: a score ≤ this ends the session at once with REJECT. Absent means never.
     #[serde(default)]
     pub fail_threshold: Option<i64>,
+    /// The stages: exactly one initial state and at least one terminal state.
     pub states: Vec<State>,
+    /// The edges between states, chosen by the evaluator.
     #[serde(default)]
     pub transitions: Vec<Transition>,
+    /// Values extracted when the machine completes, kept per player × persona.
     #[serde(default)]
     pub output_variables: Vec<OutputVariable>,
 }
@@ -183,10 +215,12 @@ impl Machine {
         self.pass_threshold.unwrap_or(0)
     }
 
+    /// The state with key `key`, if any.
     pub fn state(&self, key: &str) -> Option<&State> {
         self.states.iter().find(|s| s.state_key == key)
     }
 
+    /// The initial state, if any.
     pub fn initial_state(&self) -> Option<&State> {
         self.states.iter().find(|s| s.is_initial_state)
     }
@@ -197,14 +231,18 @@ impl Machine {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct State {
+    /// The state's key, unique within the machine.
     pub state_key: String,
+    /// An optional human-readable name.
     #[serde(default)]
     pub label: Option<String>,
     /// What the NPC should do while the conversation is in this state.
     #[serde(default)]
     pub prompt_instruction: String,
+    /// Whether sessions start here; exactly one per machine.
     #[serde(default)]
     pub is_initial_state: bool,
+    /// Whether reaching this state ends the session.
     #[serde(default)]
     pub is_terminal_state: bool,
     /// `pass_fail` machines only: the outcome of reaching this terminal state (default ACCEPT).
@@ -213,6 +251,7 @@ pub struct State {
     /// When this holds, the NPC asks a clarifying question instead of deciding.
     #[serde(default)]
     pub follow_up_condition: Option<String>,
+    /// Optional sort key for listing states; display only.
     #[serde(default)]
     pub display_order: Option<i64>,
     /// Where the dashboard's graph editor draws this state. Layout only: the engine ignores it,
@@ -226,7 +265,9 @@ pub struct State {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Position {
+    /// Horizontal coordinate on the canvas.
     pub x: f64,
+    /// Vertical coordinate on the canvas.
     pub y: f64,
 }
 
@@ -235,10 +276,15 @@ pub struct Position {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Transition {
+    /// Key of the state the transition leaves.
     pub from_state_key: String,
+    /// Key of the state the transition leads to.
     pub to_state_key: String,
+    /// What picking this transition means.
     pub decision_type: DecisionType,
+    /// When the evaluator should pick this transition, in plain words.
     pub condition: String,
+    /// Added to the score when this transition is applied (an integer, default 0).
     #[serde(default)]
     pub score_delta: i64,
     /// Lower is considered first; ties keep document order.
@@ -251,7 +297,9 @@ pub struct Transition {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OutputVariable {
+    /// The variable's key, `[a-z0-9_]+`, unique within the machine.
     pub key: String,
+    /// What to extract from the finished conversation.
     pub extraction_prompt: String,
 }
 
@@ -275,8 +323,11 @@ pub enum LinkConditionType {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MachineLink {
+    /// Key of the machine whose completion is checked.
     pub from_machine_key: String,
+    /// Key of the machine to unlock.
     pub to_machine_key: String,
+    /// What decides whether the link fires.
     pub condition_type: LinkConditionType,
     /// A string outcome or a number, depending on `condition_type`.
     #[serde(default)]
@@ -327,6 +378,7 @@ impl PersonaDocument {
         })
     }
 
+    /// The machine with key `key`, if any.
     pub fn machine(&self, key: &str) -> Option<&Machine> {
         self.machines.iter().find(|m| m.machine_key == key)
     }

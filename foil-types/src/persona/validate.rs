@@ -19,16 +19,22 @@ use super::{LinkConditionType, Machine, PersonaDocument, ScoringMode};
 pub struct ValidationIssue {
     /// Where the problem is, e.g. `machines[0].transitions[2].to_state_key`.
     pub path: String,
+    /// What is wrong there, as a human-readable sentence.
     pub message: String,
 }
 
 /// Size bounds for persona documents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
+    /// Most machines in one document (default 50).
     pub max_machines: usize,
+    /// Most states in one machine (default 200).
     pub max_states_per_machine: usize,
+    /// Most transitions in one machine (default 1,000).
     pub max_transitions_per_machine: usize,
+    /// Most characters (not bytes) in one text field, e.g. a prompt (default 20,000).
     pub max_prompt_chars: usize,
+    /// Most characters in the persona's name (default 100).
     pub max_name_chars: usize,
 }
 
@@ -54,7 +60,9 @@ const MAX_MACHINE_KEY_CHARS: usize = 64;
 /// something that is accepted but ignored or surprising, so the author can tidy it up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Review {
+    /// Problems that make the document unacceptable.
     pub errors: Vec<ValidationIssue>,
+    /// Things that are accepted but ignored or surprising.
     pub warnings: Vec<ValidationIssue>,
 }
 
