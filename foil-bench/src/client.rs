@@ -13,7 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::server::PROVIDER_KEY;
 
 /// An HTTP client for the benchmark. `timeout` bounds whole requests (`None` for held streams).
-pub fn http(timeout: Option<Duration>) -> reqwest::Client {
+pub(crate) fn http(timeout: Option<Duration>) -> reqwest::Client {
     let mut builder = reqwest::Client::builder()
         .http1_only()
         .tcp_nodelay(true)
@@ -27,14 +27,14 @@ pub fn http(timeout: Option<Duration>) -> reqwest::Client {
 
 /// A player's session on the benchmark persona.
 #[derive(Clone, Debug)]
-pub struct Session {
+pub(crate) struct Session {
     pub user_session_id: String,
     pub machine_id: String,
 }
 
 /// Everything a request needs to reach the server and the mock.
 #[derive(Clone)]
-pub struct Target {
+pub(crate) struct Target {
     pub http: reqwest::Client,
     pub base: String,
     pub api_key: String,
@@ -72,7 +72,7 @@ async fn finish(response: Result<reqwest::Response, reqwest::Error>) -> Result<B
 }
 
 impl Target {
-    pub fn with_http(&self, http: reqwest::Client) -> Target {
+    pub(crate) fn with_http(&self, http: reqwest::Client) -> Target {
         Target {
             http,
             ..self.clone()
@@ -84,7 +84,7 @@ impl Target {
     }
 
     /// `init-session` for a new player; returns the session.
-    pub async fn init_session(&self, user_session_id: String) -> Result<Session, String> {
+    pub(crate) async fn init_session(&self, user_session_id: String) -> Result<Session, String> {
         let body = json!({
             "user_session_id": user_session_id,
             "player_name": "Bench",
@@ -126,7 +126,7 @@ impl Target {
     }
 
     /// One whole chat turn.
-    pub async fn turn(&self, session: &Session, message: &str) -> Result<(), String> {
+    pub(crate) async fn turn(&self, session: &Session, message: &str) -> Result<(), String> {
         finish(self.message_request(session, message, false).send().await)
             .await
             .map(drop)
@@ -134,7 +134,7 @@ impl Target {
 
     /// One streamed chat turn: returns when the first `text_delta` arrived, and the rest of
     /// the stream (read to its `done` frame by awaiting the returned future).
-    pub async fn stream_turn(
+    pub(crate) async fn stream_turn(
         &self,
         session: &Session,
         message: &str,
@@ -166,7 +166,7 @@ impl Target {
     }
 
     /// Through the server: one generation call (one LLM hop, JWT auth, no database write).
-    pub async fn generate_persona(&self) -> Result<(), String> {
+    pub(crate) async fn generate_persona(&self) -> Result<(), String> {
         let response = self
             .http
             .post(format!("{}/api/v1/creator/generate/persona", self.base))
@@ -178,7 +178,7 @@ impl Target {
     }
 
     /// Through the server: `validate-llm-key` (one `GET models` hop, API-key auth).
-    pub async fn validate_llm_key(&self) -> Result<(), String> {
+    pub(crate) async fn validate_llm_key(&self) -> Result<(), String> {
         let response = self
             .http
             .post(self.sdk("/validate-llm-key"))
@@ -195,7 +195,7 @@ impl Target {
     }
 
     /// Through the server: `GET sdk/personas`.
-    pub async fn list_personas(&self) -> Result<(), String> {
+    pub(crate) async fn list_personas(&self) -> Result<(), String> {
         let response = self
             .http
             .get(self.sdk("/personas"))
@@ -206,7 +206,7 @@ impl Target {
     }
 
     /// Direct: a chat completion with exactly this body, as the server would send it.
-    pub async fn direct_completion(&self, body: Bytes) -> Result<(), String> {
+    pub(crate) async fn direct_completion(&self, body: Bytes) -> Result<(), String> {
         let response = self
             .http
             .post(format!("{}/chat/completions", self.mock_base))
@@ -219,7 +219,7 @@ impl Target {
     }
 
     /// Direct: `GET models`, as `validate-llm-key` does.
-    pub async fn direct_models(&self) -> Result<(), String> {
+    pub(crate) async fn direct_models(&self) -> Result<(), String> {
         let response = self
             .http
             .get(format!("{}/models", self.mock_base))
@@ -231,7 +231,7 @@ impl Target {
 
     /// Direct: a streaming completion; returns when the first content delta arrived, then
     /// reads the stream to its end.
-    pub async fn direct_stream(&self, body: Bytes) -> Result<Instant, String> {
+    pub(crate) async fn direct_stream(&self, body: Bytes) -> Result<Instant, String> {
         let mut response = self
             .http
             .post(format!("{}/chat/completions", self.mock_base))
@@ -276,14 +276,14 @@ fn has_content_delta(buffer: &[u8]) -> bool {
 }
 
 /// The unread rest of a server stream.
-pub struct SseRest {
+pub(crate) struct SseRest {
     response: reqwest::Response,
     buffer: Vec<u8>,
 }
 
 impl SseRest {
     /// Reads to the end; succeeds when the `done` frame came.
-    pub async fn finish(mut self) -> Result<(), String> {
+    pub(crate) async fn finish(mut self) -> Result<(), String> {
         while let Some(chunk) = self.response.chunk().await.map_err(|e| error_of(&e))? {
             self.buffer.extend_from_slice(&chunk);
         }
@@ -299,20 +299,20 @@ impl SseRest {
 
 /// A pool of sessions: a turn takes a free one (waiting if none is free: that wait counts in
 /// its latency), so no session ever has two turns at once (which would be `session_busy`).
-pub struct Pool {
+pub(crate) struct Pool {
     permits: Arc<Semaphore>,
     free: Mutex<Vec<Session>>,
 }
 
 impl Pool {
-    pub fn new(sessions: Vec<Session>) -> Arc<Pool> {
+    pub(crate) fn new(sessions: Vec<Session>) -> Arc<Pool> {
         Arc::new(Pool {
             permits: Arc::new(Semaphore::new(sessions.len())),
             free: Mutex::new(sessions),
         })
     }
 
-    pub async fn take(self: &Arc<Self>) -> (Session, OwnedSemaphorePermit) {
+    pub(crate) async fn take(self: &Arc<Self>) -> (Session, OwnedSemaphorePermit) {
         let permit = self
             .permits
             .clone()
@@ -328,14 +328,14 @@ impl Pool {
         (session, permit)
     }
 
-    pub fn give(&self, session: Session, permit: OwnedSemaphorePermit) {
+    pub(crate) fn give(&self, session: Session, permit: OwnedSemaphorePermit) {
         self.free.lock().unwrap().push(session);
         drop(permit);
     }
 }
 
 /// Creates `count` sessions (tagged `tag`), `concurrency` at a time.
-pub async fn create_sessions(
+pub(crate) async fn create_sessions(
     target: &Target,
     tag: &str,
     count: usize,
@@ -362,7 +362,7 @@ pub async fn create_sessions(
 }
 
 /// A JSON body with `suffix` appended to the content of its last message.
-pub fn with_suffix(body: &Value, suffix: &str) -> Bytes {
+pub(crate) fn with_suffix(body: &Value, suffix: &str) -> Bytes {
     let mut body = body.clone();
     if let Some(last) = body
         .get_mut("messages")

@@ -17,13 +17,13 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Latencies up to 10 minutes, 3 significant digits, in microseconds.
-pub fn histogram() -> Histogram<u64> {
+pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
 /// Percentiles of a histogram, in milliseconds.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     pub count: u64,
     pub p50_ms: f64,
     pub p95_ms: f64,
@@ -33,7 +33,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    pub fn of(h: &Histogram<u64>) -> Self {
+    pub(crate) fn of(h: &Histogram<u64>) -> Self {
         if h.is_empty() {
             return Percentiles::default();
         }
@@ -50,7 +50,7 @@ impl Percentiles {
 
     /// `self − base`, percentile by percentile (the server's overhead when `self` went
     /// through the server and `base` straight to the mock).
-    pub fn minus(&self, base: &Percentiles) -> Overhead {
+    pub(crate) fn minus(&self, base: &Percentiles) -> Overhead {
         Overhead {
             p50_ms: self.p50_ms - base.p50_ms,
             p95_ms: self.p95_ms - base.p95_ms,
@@ -66,7 +66,7 @@ impl Percentiles {
 
 /// An overhead: through-server minus direct-to-mock, per percentile.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Overhead {
+pub(crate) struct Overhead {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
@@ -76,7 +76,7 @@ pub struct Overhead {
 
 impl Overhead {
     /// The median of several rounds, percentile by percentile.
-    pub fn median(rounds: &[Overhead]) -> Overhead {
+    pub(crate) fn median(rounds: &[Overhead]) -> Overhead {
         let med = |f: fn(&Overhead) -> f64| {
             let mut v: Vec<f64> = rounds.iter().map(f).collect();
             v.sort_by(f64::total_cmp);
@@ -96,7 +96,7 @@ impl Overhead {
 }
 
 /// One class of requests of an open-loop run.
-pub struct ClassResult {
+pub(crate) struct ClassResult {
     pub ok: u64,
     pub errors: BTreeMap<String, u64>,
     /// From intended send time to completion.
@@ -123,13 +123,13 @@ impl ClassResult {
         }
     }
 
-    pub fn error_count(&self) -> u64 {
+    pub(crate) fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }
 
     /// Successful completions per second in the steady part of the run: from 10% into the
     /// sending window to its end (ramp-up and the final drain left out).
-    pub fn achieved_rate(&self) -> f64 {
+    pub(crate) fn achieved_rate(&self) -> f64 {
         let (Some(first), Some(last)) = (self.first_intended, self.last_intended) else {
             return 0.0;
         };
@@ -149,7 +149,7 @@ impl ClassResult {
         n as f64 / (last - from).as_secs_f64()
     }
 
-    pub fn summary(&self) -> Value {
+    pub(crate) fn summary(&self) -> Value {
         json!({
             "ok": self.ok,
             "errors": self.errors,
@@ -161,7 +161,7 @@ impl ClassResult {
 }
 
 /// What a run measured, per class.
-pub struct RunResult {
+pub(crate) struct RunResult {
     pub classes: Vec<ClassResult>,
     /// The most requests in flight at once (all classes).
     pub peak_in_flight: i64,
@@ -179,7 +179,7 @@ struct Record {
 
 /// Sends `count` requests at `rate` per second. Request `i` is `make(i)`, of class
 /// `i % classes` (classes interleave, so they see the same conditions).
-pub async fn open_loop<F, Fut>(rate: f64, count: u64, classes: usize, make: F) -> RunResult
+pub(crate) async fn open_loop<F, Fut>(rate: f64, count: u64, classes: usize, make: F) -> RunResult
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
@@ -263,7 +263,7 @@ where
 
 /// Runs `make(i)` for `i in 0..count` with at most `concurrency` at once (closed loop, for
 /// setup work such as creating sessions). Returns the errors.
-pub async fn closed_loop<F, Fut, T>(count: usize, concurrency: usize, make: F) -> Vec<T>
+pub(crate) async fn closed_loop<F, Fut, T>(count: usize, concurrency: usize, make: F) -> Vec<T>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = T> + Send + 'static,

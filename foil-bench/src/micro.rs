@@ -115,7 +115,7 @@ fn is_finishing(kind: FoilEventKind) -> bool {
 }
 
 /// P8: FFI call costs, and the longest any call blocks a simulated game loop.
-pub fn p8(
+pub(crate) fn p8(
     base: &str,
     api_key: &str,
     persona_id: &str,
@@ -174,6 +174,8 @@ pub fn p8(
             // SAFETY: live client, writable event; the event is freed right after.
             let some = unsafe { foil_poll_event(c, &mut event) };
             if some {
+                // SAFETY: `event` is a live local FoilEvent that foil_poll_event just filled
+                // (it returned true); its payload has not been freed yet, and this frees it once.
                 unsafe { foil_event_free(&mut event) };
                 let ns = start.elapsed().as_nanos() as u64;
                 let _ = take_hist.record(ns.saturating_sub(instant_ns as u64).max(1));
@@ -238,8 +240,11 @@ pub fn p8(
         frames += 1;
         while let Some(p) = free.pop() {
             let mut id = 0;
-            // SAFETY: live client, valid strings.
             timed(&mut || {
+                // SAFETY: `c` is the handle foil_client_new returned for `client`, which is
+                // only dropped after this loop; `persona`, `players[p]` and `message` are
+                // NUL-terminated CStrings that outlive the call (the library copies them); a
+                // NULL machine id is allowed.
                 id = unsafe {
                     foil_send_message_stream(
                         c,
@@ -258,8 +263,9 @@ pub fn p8(
             busy.insert(id, p);
         }
         if frames % 50 == 0 {
-            // SAFETY: live client.
             timed(&mut || {
+                // SAFETY: `c` is the handle foil_client_new returned for `client`, which is
+                // only dropped after this loop.
                 black_box(unsafe { foil_list_personas(c) });
             });
         }
@@ -366,7 +372,7 @@ fn drain(c: *mut FoilClient) {
 }
 
 /// P9: the rate-limit check, through the server's public `RateLimiter`.
-pub fn p9(rounds: usize, iters: u64) -> anyhow::Result<Outcome> {
+pub(crate) fn p9(rounds: usize, iters: u64) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -15,16 +15,17 @@ use foil_mock_llm::{MockConfig, MockLlm, MockStats, RecordedRequest, Reply};
 use serde_json::{json, Value};
 
 /// What the NPC says (about 40 words, streamed word by word).
-pub const REPLY_TEXT: &str = "Well, well, another customer. I suppose you want coffee, like \
+pub(crate) const REPLY_TEXT: &str =
+    "Well, well, another customer. I suppose you want coffee, like \
 everyone else who walks through that door. Fine. Tell me what you want, and be quick about it, \
 because the milk is not going to steam itself and I have a line out the door.";
 
 /// Token put in player messages whose stream start the mock should stamp.
-pub const TTFB_TOKEN: &str = "bench-ttfb-";
+pub(crate) const TTFB_TOKEN: &str = "bench-ttfb-";
 
 /// Which pipeline step a request belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Step {
+pub(crate) enum Step {
     Eval,
     Reply,
     ReplyStream,
@@ -33,7 +34,7 @@ pub enum Step {
 }
 
 #[derive(Default)]
-pub struct Shared {
+pub(crate) struct Shared {
     capturing: AtomicBool,
     captured: Mutex<HashMap<Step, Value>>,
     stamping: AtomicBool,
@@ -42,16 +43,16 @@ pub struct Shared {
 
 impl Shared {
     /// Starts keeping the first body of each step.
-    pub fn capture(&self, on: bool) {
+    pub(crate) fn capture(&self, on: bool) {
         self.capturing.store(on, Ordering::SeqCst);
     }
 
-    pub fn captured(&self, step: Step) -> Option<Value> {
+    pub(crate) fn captured(&self, step: Step) -> Option<Value> {
         self.captured.lock().unwrap().get(&step).cloned()
     }
 
     /// Starts stamping streams that carry a TTFB token.
-    pub fn stamp(&self, on: bool) {
+    pub(crate) fn stamp(&self, on: bool) {
         self.stamping.store(on, Ordering::SeqCst);
         if !on {
             self.stamps.lock().unwrap().clear();
@@ -59,7 +60,7 @@ impl Shared {
     }
 
     /// When the mock answered the stream with this token.
-    pub fn stamp_of(&self, id: u64) -> Option<Instant> {
+    pub(crate) fn stamp_of(&self, id: u64) -> Option<Instant> {
         self.stamps.lock().unwrap().get(&id).copied()
     }
 }
@@ -127,7 +128,7 @@ fn respond(shared: &Shared, req: &RecordedRequest) -> Reply {
 }
 
 /// The running mock and its runtime.
-pub struct Mock {
+pub(crate) struct Mock {
     pub llm: MockLlm,
     pub shared: Arc<Shared>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -135,7 +136,7 @@ pub struct Mock {
 
 impl Mock {
     /// Starts the mock on a runtime of its own (call outside any runtime).
-    pub fn start() -> anyhow::Result<Mock> {
+    pub(crate) fn start() -> anyhow::Result<Mock> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("mock-llm")
@@ -154,11 +155,11 @@ impl Mock {
         })
     }
 
-    pub fn openai_base_url(&self) -> String {
+    pub(crate) fn openai_base_url(&self) -> String {
         self.llm.openai_base_url()
     }
 
-    pub fn stats(&self) -> MockStats {
+    pub(crate) fn stats(&self) -> MockStats {
         self.llm.stats()
     }
 }

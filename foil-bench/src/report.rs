@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// One line of the table: a measured value against its quality.md target.
 #[derive(Clone, Debug, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub id: String,
     pub what: String,
     pub measured: String,
@@ -14,7 +14,7 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn new(
+    pub(crate) fn new(
         id: &str,
         what: impl Into<String>,
         measured: impl Into<String>,
@@ -40,7 +40,7 @@ fn verdict(met: Option<bool>) -> &'static str {
 }
 
 /// The table, as Markdown (readable on a terminal, pasteable into BENCHMARKS.md).
-pub fn table(rows: &[Row]) -> String {
+pub(crate) fn table(rows: &[Row]) -> String {
     let headers = ["id", "what", "measured", "target", "verdict"];
     let cells: Vec<[String; 5]> = rows
         .iter()
@@ -85,7 +85,7 @@ pub fn table(rows: &[Row]) -> String {
 }
 
 /// Formats milliseconds compactly.
-pub fn ms(v: f64) -> String {
+pub(crate) fn ms(v: f64) -> String {
     if v.abs() < 10.0 {
         format!("{v:.2} ms")
     } else {
@@ -94,6 +94,6 @@ pub fn ms(v: f64) -> String {
 }
 
 /// p50 / p95 / p99 in milliseconds.
-pub fn pcts(p50: f64, p95: f64, p99: f64) -> String {
+pub(crate) fn pcts(p50: f64, p95: f64, p99: f64) -> String {
     format!("p50 {} / p95 {} / p99 {}", ms(p50), ms(p95), ms(p99))
 }

@@ -2,7 +2,7 @@
 
 /// Counts, rates and durations of one run.
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct Scale {
+pub(crate) struct Scale {
     pub name: &'static str,
     /// Rounds of the overhead scenarios (P1, P2, P7); the median round is reported.
     pub rounds: usize,
@@ -34,7 +34,7 @@ pub struct Scale {
 
 impl Scale {
     /// A couple of minutes at most.
-    pub fn quick() -> Scale {
+    pub(crate) fn quick() -> Scale {
         Scale {
             name: "quick",
             rounds: 1,
@@ -58,7 +58,7 @@ impl Scale {
     }
 
     /// The full run: several rounds, rate ladders, 10k sessions (well under 15 minutes).
-    pub fn full() -> Scale {
+    pub(crate) fn full() -> Scale {
         Scale {
             name: "full",
             rounds: 3,
@@ -82,7 +82,7 @@ impl Scale {
     }
 
     /// Tiny: proves the machinery works (the smoke test); the numbers mean nothing.
-    pub fn smoke() -> Scale {
+    pub(crate) fn smoke() -> Scale {
         Scale {
             name: "smoke",
             rounds: 1,

@@ -19,7 +19,7 @@ use crate::scale::Scale;
 use crate::server::Server;
 
 /// What every scenario needs.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     pub target: Target,
     pub mock: &'a Mock,
     pub server: &'a Server,
@@ -27,7 +27,7 @@ pub struct Ctx<'a> {
 }
 
 /// The rows and the JSON details of one scenario.
-pub type Outcome = (Vec<Row>, Value);
+pub(crate) type Outcome = (Vec<Row>, Value);
 
 const SETUP_CONCURRENCY: usize = 32;
 
@@ -131,7 +131,7 @@ fn overhead_row(
 }
 
 /// P1: server overhead per LLM hop.
-pub async fn p1(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+pub(crate) async fn p1(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let t = fresh(&ctx.target);
     let s = ctx.scale;
     ctx.mock.shared.capture(true);
@@ -236,7 +236,7 @@ fn pooled_turn(
 }
 
 /// P2: server overhead per full chat turn at 200 turns/s.
-pub async fn p2(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+pub(crate) async fn p2(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let s = ctx.scale;
     let t = fresh(&ctx.target);
     let pool = turn_pool(ctx, "p2", (s.turn_rate as usize).max(50)).await?;
@@ -393,7 +393,7 @@ fn throughput_row(
 }
 
 /// P3: sustained simple SDK requests.
-pub async fn p3(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+pub(crate) async fn p3(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let s = ctx.scale;
     let t = fresh(&ctx.target);
     let make = || {
@@ -423,7 +423,7 @@ pub async fn p3(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
 }
 
 /// P4: sustained full chat turns with a 0 ms mock.
-pub async fn p4(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+pub(crate) async fn p4(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let s = ctx.scale;
     let t = fresh(&ctx.target);
     let max_rate = s.turn_rates.iter().cloned().fold(0.0, f64::max);
@@ -453,7 +453,7 @@ pub async fn p4(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
 }
 
 /// P5: concurrent in-flight turns with a 500 ms mock.
-pub async fn p5(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+pub(crate) async fn p5(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let s = ctx.scale;
     let mut steps = Vec::new();
     let mut rows = Vec::new();
@@ -534,7 +534,7 @@ async fn settled_rss(server: &Server) -> Option<u64> {
 }
 
 /// P6 (sessions and streams; idle RSS is taken by the caller right after start-up).
-pub async fn p6(ctx: &Ctx<'_>, idle_kib: Option<u64>) -> anyhow::Result<Outcome> {
+pub(crate) async fn p6(ctx: &Ctx<'_>, idle_kib: Option<u64>) -> anyhow::Result<Outcome> {
     let s = ctx.scale;
     let mut rows = Vec::new();
     let measurable = ctx.server.is_process();
@@ -664,7 +664,7 @@ pub async fn p6(ctx: &Ctx<'_>, idle_kib: Option<u64>) -> anyhow::Result<Outcome>
 }
 
 /// P7: streaming time-to-first-byte overhead.
-pub async fn p7(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+pub(crate) async fn p7(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let s = ctx.scale;
     let t = fresh(&ctx.target);
     let pool = turn_pool(ctx, "p7", (s.stream_rate as usize).max(50)).await?;

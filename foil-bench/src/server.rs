@@ -14,15 +14,15 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 /// A model name that routes to the `openai` provider (the mock).
-pub const MODEL: &str = "gpt-4o-mini";
+pub(crate) const MODEL: &str = "gpt-4o-mini";
 /// The operator key configured for the mock provider.
-pub const PROVIDER_KEY: &str = "sk-foil-bench";
+pub(crate) const PROVIDER_KEY: &str = "sk-foil-bench";
 const JWT_SECRET: &str = "foil-bench-secret-0123456789abcdef0123456789abcdef";
 /// Rate limits: high enough that no benchmark request is ever limited, but still checked.
 const HUGE_LIMIT: &str = "1000000000";
 
 /// How to start the server.
-pub struct ServerOptions {
+pub(crate) struct ServerOptions {
     /// The release binary (ignored when `in_process`).
     pub bin: PathBuf,
     pub in_process: bool,
@@ -38,7 +38,7 @@ pub struct ServerOptions {
 
 /// What `serve --demo` printed: an API key, a JWT and the demo personas.
 #[derive(Clone, Debug)]
-pub struct Demo {
+pub(crate) struct Demo {
     pub api_key: String,
     pub jwt: String,
     pub personas: Vec<(String, String)>,
@@ -56,7 +56,7 @@ enum Kind {
 }
 
 /// A running server.
-pub struct Server {
+pub(crate) struct Server {
     pub base: String,
     pub demo: Demo,
     pub database: String,
@@ -65,7 +65,7 @@ pub struct Server {
 }
 
 /// The workspace root (for `examples/personas` and `target/release`).
-pub fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("foil-bench lives in the workspace")
@@ -74,7 +74,7 @@ pub fn workspace_root() -> PathBuf {
 
 /// The default server binary: next to this executable (`target/release/foil-server` when the
 /// benchmark runs from `target/release`), else the workspace's `target/release/foil-server`.
-pub fn default_server_bin() -> PathBuf {
+pub(crate) fn default_server_bin() -> PathBuf {
     if let Ok(exe) = std::env::current_exe() {
         if let Some(dir) = exe.parent() {
             let sibling = dir.join("foil-server");
@@ -87,7 +87,7 @@ pub fn default_server_bin() -> PathBuf {
 }
 
 /// User + system CPU seconds from a `/proc/…/stat` file (clock ticks of 1/100 s).
-pub fn cpu_seconds_of(path: &str) -> Option<f64> {
+pub(crate) fn cpu_seconds_of(path: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(path).ok()?;
     // Fields after the command name (which may contain spaces) start after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -136,7 +136,7 @@ fn settings(bind: SocketAddr, database_url: &str, provider: &str) -> Vec<(String
 }
 
 impl Server {
-    pub async fn start(options: &ServerOptions) -> anyhow::Result<Server> {
+    pub(crate) async fn start(options: &ServerOptions) -> anyhow::Result<Server> {
         let dir = tempfile::Builder::new().prefix("foil-bench-").tempdir()?;
         let (database_url, database) = match &options.database_url {
             Some(url) => (url.clone(), "postgres".to_string()),
@@ -199,7 +199,7 @@ impl Server {
     }
 
     /// The server's process id, when it runs as its own process.
-    pub fn pid(&self) -> Option<u32> {
+    pub(crate) fn pid(&self) -> Option<u32> {
         match &self.kind {
             Kind::Process { child, .. } => Some(child.id()),
             Kind::InProcess { .. } => None,
@@ -207,12 +207,12 @@ impl Server {
     }
 
     /// Whether memory can be measured (a separate process).
-    pub fn is_process(&self) -> bool {
+    pub(crate) fn is_process(&self) -> bool {
         self.pid().is_some()
     }
 
     /// `VmRSS` and `VmHWM` (peak) of the server process, in KiB.
-    pub fn memory_kib(&self) -> Option<(u64, u64)> {
+    pub(crate) fn memory_kib(&self) -> Option<(u64, u64)> {
         let pid = self.pid()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let field = |name: &str| {
@@ -226,12 +226,12 @@ impl Server {
     }
 
     /// CPU time (user + system) the server process has used, in seconds.
-    pub fn cpu_seconds(&self) -> Option<f64> {
+    pub(crate) fn cpu_seconds(&self) -> Option<f64> {
         cpu_seconds_of(&format!("/proc/{}/stat", self.pid()?))
     }
 
     /// Threads of the server process.
-    pub fn threads(&self) -> Option<u64> {
+    pub(crate) fn threads(&self) -> Option<u64> {
         let pid = self.pid()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
@@ -241,7 +241,7 @@ impl Server {
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 10 s).
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         match &mut self.kind {
             Kind::Process { child, .. } => {
                 let _ = Command::new("kill")

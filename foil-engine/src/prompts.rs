@@ -152,7 +152,7 @@ pub struct ExtractionContext<'a> {
 
 /// `<tag>\n{text}\n</tag>` with `text` escaped ([`escape_untrusted`]): the one way untrusted
 /// text enters a prompt.
-pub fn fence(tag: &str, text: &str) -> String {
+pub(crate) fn fence(tag: &str, text: &str) -> String {
     format!("<{tag}>\n{}\n</{tag}>", escape_untrusted(text.trim()))
 }
 

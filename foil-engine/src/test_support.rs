@@ -5,7 +5,7 @@ use foil_types::persona::{
     PersonaDocument, PersonaInfo, PersonaVariable, ScoringMode, State, Transition,
 };
 
-pub fn state(key: &str, initial: bool, terminal: bool) -> State {
+pub(crate) fn state(key: &str, initial: bool, terminal: bool) -> State {
     State {
         state_key: key.into(),
         label: Some(format!("Label {key}")),
@@ -19,7 +19,7 @@ pub fn state(key: &str, initial: bool, terminal: bool) -> State {
     }
 }
 
-pub fn transition(
+pub(crate) fn transition(
     from: &str,
     to: &str,
     kind: DecisionType,
@@ -37,7 +37,7 @@ pub fn transition(
     }
 }
 
-pub fn machine(
+pub(crate) fn machine(
     key: &str,
     mode: ScoringMode,
     states: Vec<State>,
@@ -71,7 +71,7 @@ pub fn machine(
 /// The document lists them shuffled so that the order comes from priorities and ties.
 /// S1: 0 pass "pays" → S_END +2, 1 reject "complains" -1, 2 pass "orders another" → S1 0.
 /// S2: 0 reject "sulks" -1 (no pass transition).
-pub fn scoring_machine() -> Machine {
+pub(crate) fn scoring_machine() -> Machine {
     use DecisionType::*;
     let mut s0 = state("S0", true, false);
     s0.follow_up_condition = Some("the order is ambiguous".into());
@@ -112,7 +112,7 @@ pub fn scoring_machine() -> Machine {
 
 /// Pass/fail mode. P0 candidates: 0 pass → P_WIN (no terminal_outcome) 0, 1 pass → P_SNUB
 /// (REJECT) +1, 2 reject → P_LOST (terminal_outcome ACCEPT) +3, 3 kick_out → P_OUT -1.
-pub fn pass_fail_machine() -> Machine {
+pub(crate) fn pass_fail_machine() -> Machine {
     use DecisionType::*;
     let mut snub = state("P_SNUB", false, true);
     snub.terminal_outcome = Some(Outcome::Reject);
@@ -139,7 +139,7 @@ pub fn pass_fail_machine() -> Machine {
     )
 }
 
-pub fn link(
+pub(crate) fn link(
     from: &str,
     to: &str,
     kind: LinkConditionType,
@@ -157,7 +157,7 @@ pub fn link(
 /// Machines: `order_coffee` (entry), `vip_entry`, `regular` and `loner` (no incoming link).
 /// Links from `order_coffee`: ACCEPT → vip_entry (auto-advance), score ≥ 4 → regular,
 /// score ≤ -1 → vip_entry, always → regular.
-pub fn document() -> PersonaDocument {
+pub(crate) fn document() -> PersonaDocument {
     let mut regular = scoring_machine();
     regular.machine_key = "regular".into();
     regular.is_entry = false;

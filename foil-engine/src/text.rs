@@ -32,7 +32,7 @@ pub(crate) fn preview(text: &str) -> String {
 
 /// Untrusted text made inert: `<` and `>` become `‹` and `›` (no tag can be closed or
 /// opened), control characters other than newlines and tabs are dropped.
-pub fn escape_untrusted(text: &str) -> String {
+pub(crate) fn escape_untrusted(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
         .map(|c| match c {
@@ -45,7 +45,7 @@ pub fn escape_untrusted(text: &str) -> String {
 
 /// [`escape_untrusted`] on one line: newlines and tabs become spaces, so the text cannot start
 /// a heading or a speaker's line of its own.
-pub fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     escape_untrusted(text)
         .split(['\n', '\t'])
         .map(str::trim)

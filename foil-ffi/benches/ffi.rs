@@ -19,7 +19,7 @@ use std::hint::black_box;
 use std::ptr::null_mut;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_main, Criterion};
 use foil::*;
 use support::{Answer, ScriptedServer};
 
@@ -50,6 +50,8 @@ fn drain(client: *mut FoilClient, quiet: Duration) -> usize {
     while last.elapsed() < quiet {
         // SAFETY: live client, writable event, freed right after.
         if unsafe { foil_poll_event(client, &mut event) } {
+            // SAFETY: `event` is a live local that foil_poll_event just filled (it returned
+            // true) and has not been freed yet.
             unsafe { foil_event_free(&mut event) };
             n += 1;
             last = Instant::now();
@@ -69,8 +71,9 @@ fn ffi(c: &mut Criterion) {
     // SAFETY: live client.
     let id = unsafe { foil_list_personas(client) };
     assert!(id > 0);
-    // SAFETY: live client, writable event.
     assert_eq!(
+        // SAFETY: `client` comes from foil_client_new (new_client) and is freed only at the
+        // end of this function; `&mut event` points to a live local FoilEvent.
         unsafe { foil_wait(client, id, 10_000, &mut event) },
         FoilStatus::Ok
     );
@@ -138,12 +141,16 @@ fn ffi(c: &mut Criterion) {
                 let mut finishing = FoilEvent::EMPTY;
                 // SAFETY: live client, writable event, freed right after.
                 if unsafe { foil_wait(client, last, 10_000, &mut finishing) } == FoilStatus::Ok {
+                    // SAFETY: foil_wait returned FOIL_STATUS_OK, so it wrote `finishing` (a live
+                    // local), whose payload has not been freed yet.
                     unsafe { foil_event_free(&mut finishing) };
                 }
                 let mut taken = 0u64;
                 let start = Instant::now();
                 // SAFETY: live client, writable event, freed right after.
                 while taken < batch && unsafe { foil_poll_event(client, &mut event) } {
+                    // SAFETY: `event` (a live local) was just filled by foil_poll_event, which
+                    // returned true, and has not been freed yet.
                     unsafe { foil_event_free(&mut event) };
                     taken += 1;
                 }
@@ -159,11 +166,16 @@ fn ffi(c: &mut Criterion) {
     unsafe { foil_client_free(client) };
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default()
+/// Runs the `ffi` benchmark group: 1 s of warm-up and 3 s of measurement per benchmark,
+/// then the command-line options.
+///
+/// What `criterion_group!` would generate, written out because that macro's `pub fn` cannot
+/// carry a doc comment.
+pub fn benches() {
+    let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-    targets = ffi
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    ffi(&mut criterion);
 }
 criterion_main!(benches);

@@ -14,7 +14,7 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    pub fn new(status: FoilStatus, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: FoilStatus, message: impl Into<String>) -> Self {
         Failure {
             status,
             message: message.into(),
@@ -30,7 +30,7 @@ pub(crate) struct LastError {
 }
 
 impl LastError {
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         LastError {
             status: FoilStatus::Ok,
             message: String::new(),

@@ -51,7 +51,7 @@ impl QueuedEvent {
     }
 
     /// Hands the payload over to C (freed by foil_event_free()).
-    pub fn into_c(self) -> FoilEvent {
+    pub(crate) fn into_c(self) -> FoilEvent {
         let payload_len = self.payload.as_bytes().len();
         FoilEvent {
             request_id: self.request_id,
@@ -146,7 +146,7 @@ impl Shared {
 
     /// Queues an intermediate event of a request still in flight; false if it is not (it
     /// was cancelled), so the task can stop.
-    pub fn push_partial(&self, id: u64, kind: FoilEventKind, payload: String) -> bool {
+    pub(crate) fn push_partial(&self, id: u64, kind: FoilEventKind, payload: String) -> bool {
         let mut state = self.lock();
         if !state.in_flight.contains_key(&id) {
             return false;
@@ -161,7 +161,7 @@ impl Shared {
 
     /// Queues a request's finishing event, followed by the game events its response implies
     /// — unless the request already finished (cancelled): exactly one finishing event.
-    pub fn finish(&self, id: u64, finish: Finish) {
+    pub(crate) fn finish(&self, id: u64, finish: Finish) {
         let mut state = self.lock();
         if state.in_flight.remove(&id).is_none() {
             return;
@@ -255,7 +255,7 @@ pub(crate) struct ClientInner {
 impl ClientInner {
     /// Builds the runtime (2 worker threads named `foil-worker`), starts watching the
     /// credential's expiry and registers the client.
-    pub fn create(client: Client) -> Result<*mut FoilClient, Failure> {
+    pub(crate) fn create(client: Client) -> Result<*mut FoilClient, Failure> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .max_blocking_threads(4)
@@ -299,7 +299,7 @@ impl ClientInner {
     }
 
     /// The live client behind `handle`.
-    pub fn get(handle: *const FoilClient) -> Result<Arc<ClientInner>, Failure> {
+    pub(crate) fn get(handle: *const FoilClient) -> Result<Arc<ClientInner>, Failure> {
         if handle.is_null() {
             return Err(Failure::new(FoilStatus::NullArgument, "client is NULL"));
         }
@@ -313,7 +313,7 @@ impl ClientInner {
 
     /// Unregisters `handle` and shuts its client down (see [`ClientInner::shutdown`]).
     /// False if it was not a live client.
-    pub fn free(handle: *mut FoilClient) -> bool {
+    pub(crate) fn free(handle: *mut FoilClient) -> bool {
         if handle.is_null() {
             return false;
         }
@@ -331,7 +331,7 @@ impl ClientInner {
     }
 
     /// How many clients are alive (for tests and leak checks).
-    pub fn live_count() -> usize {
+    pub(crate) fn live_count() -> usize {
         CLIENTS.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
@@ -379,7 +379,7 @@ impl ClientInner {
     /// Replaces the credential (see `Client::set_api_key`) and watches the new one's expiry
     /// instead of the old one's, under the state lock so that concurrent calls cannot leave
     /// one credential in use and another watched. On failure nothing changes.
-    pub fn set_api_key(&self, api_key: &str) -> Result<(), Failure> {
+    pub(crate) fn set_api_key(&self, api_key: &str) -> Result<(), Failure> {
         let mut state = self.shared.lock();
         if state.closed {
             return Err(invalid_handle());
@@ -425,7 +425,7 @@ impl ClientInner {
     /// Starts a request: `job` gets the client and the request id and must produce the
     /// finishing outcome; it may queue intermediate events through `Shared::push_partial`.
     /// Returns the request id at once.
-    pub fn submit<F, Fut>(&self, job: F) -> Result<u64, Failure>
+    pub(crate) fn submit<F, Fut>(&self, job: F) -> Result<u64, Failure>
     where
         F: FnOnce(Client, Arc<Shared>, u64) -> Fut,
         Fut: Future<Output = Finish> + Send + 'static,
@@ -456,7 +456,7 @@ impl ClientInner {
 
     /// Cancels a request in flight: its task is aborted and an ERROR event with code
     /// `cancelled` finishes it.
-    pub fn cancel(&self, id: u64) -> Result<(), Failure> {
+    pub(crate) fn cancel(&self, id: u64) -> Result<(), Failure> {
         let mut state = self.shared.lock();
         let Some(task) = state.in_flight.remove(&id) else {
             return Err(unknown_request(id));
@@ -471,7 +471,7 @@ impl ClientInner {
     }
 
     /// The oldest queued event, if any.
-    pub fn poll(&self) -> Result<Option<QueuedEvent>, Failure> {
+    pub(crate) fn poll(&self) -> Result<Option<QueuedEvent>, Failure> {
         let mut state = self.shared.lock();
         if state.callback.is_some() {
             return Err(callback_mode());
@@ -481,7 +481,7 @@ impl ClientInner {
 
     /// Blocks until request `id`'s finishing event is queued (and takes it) or `timeout`
     /// passes. Other events stay queued.
-    pub fn wait(&self, id: u64, timeout: Duration) -> Result<QueuedEvent, Failure> {
+    pub(crate) fn wait(&self, id: u64, timeout: Duration) -> Result<QueuedEvent, Failure> {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.lock();
         loop {
@@ -519,7 +519,7 @@ impl ClientInner {
 
     /// Sets (or with `None` removes) the push callback; starts the callback thread the first
     /// time.
-    pub fn set_callback(
+    pub(crate) fn set_callback(
         &self,
         callback: FoilEventCallback,
         user_data: *mut c_void,

@@ -183,7 +183,13 @@ fn null_pointers_are_refused() {
     let client = client_with(&scripted.base_url, "pk_live_x", |_| {});
     let (id, player, text) = (cs(SOME_ID), cs("p"), cs("hi"));
     let null_c: *const c_char = null();
-    // SAFETY (whole block): every pointer is NULL or valid; the library must refuse NULLs.
+    // SAFETY: every pointer passed is either NULL, which every function's contract allows
+    // (required arguments are refused; foil_last_error accepts a NULL `buf` with any
+    // `buf_len`), or valid: `client` comes from foil_client_new (client_with) and is freed
+    // only after this block; `id`, `player` and `text` are NUL-terminated CStrings that
+    // outlive it; `config` is filled by foil_client_config_init; the out pointers (`&mut out`,
+    // `&mut event`) point to live locals. `sentinel` is only stored in `out` and compared,
+    // never dereferenced.
     unsafe {
         foil_client_config_init(null_mut());
         assert_eq!(last_status(null()), FoilStatus::NullArgument);
@@ -547,8 +553,10 @@ fn bad_strings_are_refused_before_anything_is_sent() {
             "llm_model" => config.llm_model = value.as_ptr(),
             _ => config.llm_api_key = value.as_ptr(),
         }
-        // SAFETY: valid config and out pointer.
         assert_eq!(
+            // SAFETY: `config` was filled by foil_client_config_init; its strings are NULL or
+            // point into `key` and `value`, NUL-terminated CStrings alive for this iteration;
+            // `&mut out` points to a live local.
             unsafe { foil_client_new(&config, &mut out) },
             status,
             "{field}"
@@ -691,18 +699,23 @@ fn request_calls_never_block_on_the_network() {
     });
     let (id, player, name, gender, text) =
         (cs(SOME_ID), cs("p"), cs("Ada"), cs("female"), cs("hi"));
+    // In each closure below: `client` comes from foil_client_new (client_with) and is freed
+    // only after the last call; the strings are NUL-terminated CStrings declared before `calls`,
+    // so they outlive every call; a NULL machine id or model is allowed.
     let calls: Vec<(&str, Call)> = vec![
-        // SAFETY (each closure): live client, valid strings.
         (
             "list_personas",
+            // SAFETY: `client` is live (see above).
             Box::new(|| unsafe { foil_list_personas(client) }),
         ),
         (
             "list_machines",
+            // SAFETY: `client` is live; `id` and `player` outlive the call.
             Box::new(|| unsafe { foil_list_machines(client, id.as_ptr(), player.as_ptr()) }),
         ),
         (
             "init_session",
+            // SAFETY: `client` is live; the strings outlive the call; NULL machine id allowed.
             Box::new(|| unsafe {
                 foil_init_session(
                     client,
@@ -716,12 +729,14 @@ fn request_calls_never_block_on_the_network() {
         ),
         (
             "send_message",
+            // SAFETY: `client` is live; the strings outlive the call; NULL machine id allowed.
             Box::new(|| unsafe {
                 foil_send_message(client, id.as_ptr(), player.as_ptr(), text.as_ptr(), null())
             }),
         ),
         (
             "send_message_stream",
+            // SAFETY: `client` is live; the strings outlive the call; NULL machine id allowed.
             Box::new(|| unsafe {
                 foil_send_message_stream(
                     client,
@@ -734,20 +749,24 @@ fn request_calls_never_block_on_the_network() {
         ),
         (
             "get_session",
+            // SAFETY: `client` is live; the strings outlive the call; NULL machine id allowed.
             Box::new(|| unsafe { foil_get_session(client, id.as_ptr(), player.as_ptr(), null()) }),
         ),
         (
             "get_history",
+            // SAFETY: `client` is live; the strings outlive the call; NULL machine id allowed.
             Box::new(|| unsafe { foil_get_history(client, id.as_ptr(), player.as_ptr(), null()) }),
         ),
         (
             "reset_session",
+            // SAFETY: `client` is live; the strings outlive the call; NULL machine id allowed.
             Box::new(|| unsafe {
                 foil_reset_session(client, id.as_ptr(), player.as_ptr(), null())
             }),
         ),
         (
             "validate_llm_key",
+            // SAFETY: `client` is live; a NULL model means the configured default.
             Box::new(|| unsafe { foil_validate_llm_key(client, null()) }),
         ),
     ];
@@ -803,7 +822,11 @@ fn end_to_end_against_a_real_server() {
         .find(|p| p.machine_key == "roadside_meeting" && p.outcome == "ACCEPT")
         .unwrap();
     let (persona, player) = (cs(&persona_id), cs("ffi-player"));
-    // SAFETY (whole test): a live client and valid strings.
+    // SAFETY: `client` comes from foil_client_new (client_with) and is freed only after this
+    // block; every string argument is a NUL-terminated CString bound to a local that lives
+    // across its call (`persona`, `player`, `name`, `gender`, `machine`, `text`, `again`);
+    // NULL is passed only where allowed (machine id of foil_init_session, model of
+    // foil_validate_llm_key).
     unsafe {
         let personas = wait(client, foil_list_personas(client));
         assert_eq!(
@@ -1041,7 +1064,9 @@ fn cancelling_a_slow_stream_finishes_it_once() {
         cs("female"),
         cs("Hello"),
     );
-    // SAFETY (whole block): live client, valid strings and out pointers.
+    // SAFETY: `client` comes from foil_client_new (client_with) and is freed only after this
+    // block; `persona`, `player`, `name`, `gender` and `hello` are NUL-terminated CStrings that
+    // outlive it; the machine id is NULL, which is allowed; `id` is only passed by value.
     unsafe {
         let init = wait(
             client,
@@ -1406,7 +1431,10 @@ fn expiry_of(token: &CString) -> i64 {
 fn set_api_key_refuses_bad_arguments_and_keeps_the_credential() {
     let scripted = ScriptedServer::start(vec![Answer::json(200, "[]")]);
     let client = client_with(&scripted.base_url, "pk_live_x", |_| {});
-    // SAFETY (whole block): NULL or valid pointers; the library must refuse the bad ones.
+    // SAFETY: the client is NULL or `client`, which comes from foil_client_new (client_with)
+    // and is freed only after this block; the api_key is NULL or a NUL-terminated CString that
+    // lives until the end of the statement making the call (the library copies it). NULLs are
+    // allowed by the contract and must be refused.
     unsafe {
         assert_eq!(
             foil_client_set_api_key(null_mut(), cs("k").as_ptr()),
@@ -1502,8 +1530,9 @@ fn credential_expiring_is_queued_once_before_a_token_expires() {
     let id = unsafe { foil_list_personas(client) };
     assert_eq!(wait(client, id).payload, "[]");
     let mut event = FoilEvent::EMPTY;
-    // SAFETY: live client, valid out pointer.
     assert_eq!(
+        // SAFETY: `client` comes from foil_client_new (client_with) and is not freed yet;
+        // `&mut event` points to a live local FoilEvent.
         unsafe { foil_wait(client, 0, 0, &mut event) },
         FoilStatus::UnknownRequest
     );
@@ -1576,7 +1605,9 @@ fn a_fresh_token_set_on_expiring_works_against_a_real_server() {
     let (short, expires_at) = server.short_player_token(player, Duration::from_secs(3));
     let client = client_with(&server.base_url, &short, |c| c.max_retries = 0);
     let (persona, player_c, name, gender) = (cs(&persona_id), cs(player), cs("Ada"), cs("female"));
-    // SAFETY (whole block): a live client and valid strings.
+    // SAFETY: `client` comes from foil_client_new (client_with) and is freed only after this
+    // block; `persona`, `player_c`, `name` and `gender` are NUL-terminated CStrings that outlive
+    // it; the machine id is NULL, which is allowed.
     unsafe {
         let personas = wait(client, foil_list_personas(client));
         assert_eq!(personas.status, 200, "the short token works while it lasts");

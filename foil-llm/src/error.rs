@@ -255,20 +255,29 @@ mod tests {
         let cases = [
             (LlmError::unknown_model("x"), "llm_model_unknown"),
             (LlmError::KeyRequired { provider: p() }, "llm_key_required"),
-            (LlmError::InvalidKey {
+            (
+                LlmError::InvalidKey {
                     provider: p(),
                     message: String::new(),
-                }, "llm_key_invalid"),
-            (LlmError::RateLimited {
+                },
+                "llm_key_invalid",
+            ),
+            (
+                LlmError::RateLimited {
                     provider: p(),
                     retry_after: Some(3),
-                }, "rate_limited"),
+                },
+                "rate_limited",
+            ),
             (LlmError::upstream("openai", "boom"), "llm_upstream_error"),
             (LlmError::Timeout { provider: p() }, "llm_timeout"),
-            (LlmError::TooLarge {
+            (
+                LlmError::TooLarge {
                     provider: p(),
                     limit: 10,
-                }, "llm_upstream_error"),
+                },
+                "llm_upstream_error",
+            ),
         ];
         for (error, code) in cases {
             assert_eq!(error.code(), code, "{error:?}");

@@ -75,7 +75,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(settings: Settings) -> Self {
+    pub(crate) fn new(settings: Settings) -> Self {
         Shared {
             settings: Mutex::new(settings),
             queues: Mutex::default(),
@@ -85,7 +85,7 @@ impl Shared {
         }
     }
 
-    pub fn push_reply(&self, step: Option<String>, reply: Reply) {
+    pub(crate) fn push_reply(&self, step: Option<String>, reply: Reply) {
         let mut queues = lock(&self.queues);
         match step {
             Some(step) => queues.per_step.entry(step).or_default().push_back(reply),
@@ -93,23 +93,23 @@ impl Shared {
         }
     }
 
-    pub fn clear_replies(&self) {
+    pub(crate) fn clear_replies(&self) {
         *lock(&self.queues) = Queues::default();
     }
 
-    pub fn requests(&self) -> Vec<RecordedRequest> {
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.requests).iter().cloned().collect()
     }
 
-    pub fn last_request(&self) -> Option<RecordedRequest> {
+    pub(crate) fn last_request(&self) -> Option<RecordedRequest> {
         lock(&self.requests).back().cloned()
     }
 
-    pub fn clear_requests(&self) {
+    pub(crate) fn clear_requests(&self) {
         lock(&self.requests).clear();
     }
 
-    pub fn stats(&self) -> MockStats {
+    pub(crate) fn stats(&self) -> MockStats {
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::SeqCst);
         MockStats {

@@ -65,7 +65,8 @@ pub fn router(ctx: ApiContext) -> Router {
 
 /// Every documented route with its rate-limit layer; also the source of `/openapi.json`.
 pub fn api_router(ctx: ApiContext) -> OpenApiRouter {
-    let per_ip = |category| middleware::from_fn_with_state((ctx.clone(), category), layers::ip_rate_limit);
+    let per_ip =
+        |category| middleware::from_fn_with_state((ctx.clone(), category), layers::ip_rate_limit);
     let per_key = |category| {
         middleware::from_fn_with_state((ctx.clone(), category, SdkAccess::Play), layers::sdk_auth)
     };

@@ -7,17 +7,17 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
-use crate::context::ApiContext;
 use crate::auth::api_key::KeyScope;
 use crate::auth::password;
 use crate::config::{env_help, Config};
+use crate::context::ApiContext;
 use crate::db;
 use crate::server::{self, init_tracing, local_user, open_db, resolve_jwt_secret};
 
 /// The Foil Engine server: AI-driven NPCs for games.
 #[derive(Parser, Debug)]
 #[command(name = "foil-server", version, after_long_help = env_help(), after_help = "Run `foil-server --help` for every configuration setting.")]
-pub struct Cli {
+pub(crate) struct Cli {
     /// TOML configuration file (FOIL_* environment variables override it).
     #[arg(long, global = true, env = "FOIL_CONFIG")]
     pub config: Option<PathBuf>,
@@ -26,7 +26,7 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Serve the HTTP API (the default).
     Serve {
         /// Also create a demo account, import and publish the example personas, and print a
@@ -59,7 +59,7 @@ pub enum Command {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum UserCommand {
+pub(crate) enum UserCommand {
     /// Create a self-hosted account.
     Create {
         #[arg(long)]
@@ -72,7 +72,7 @@ pub enum UserCommand {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum ApiKeyCommand {
+pub(crate) enum ApiKeyCommand {
     /// Create a key for an account and print it (shown once).
     Create {
         #[arg(long)]
@@ -91,7 +91,7 @@ fn parse_scope(raw: &str) -> Result<KeyScope, String> {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum PersonaCommand {
+pub(crate) enum PersonaCommand {
     /// Validate a persona file and store it as a new persona of the account.
     Import {
         file: PathBuf,
@@ -110,7 +110,7 @@ pub enum PersonaCommand {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     Json,
     Yaml,
 }

@@ -390,8 +390,10 @@ pub struct ProviderSettings {
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
+    /// Human-readable lines.
     #[default]
     Text,
+    /// One JSON object per line.
     Json,
 }
 
@@ -410,15 +412,31 @@ pub fn redact_url(url: &str) -> String {
 /// A configuration problem, reported at start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The TOML file could not be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// The TOML file is not valid (syntax, types, unknown keys).
     #[error("invalid config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// An environment variable has a value its setting cannot take.
     #[error("invalid value for {var}: {message}")]
-    Env { var: String, message: String },
+    Env {
+        /// The variable's name.
+        var: String,
+        /// Why the value was refused.
+        message: String,
+    },
+    /// The rate limits do not add up.
     #[error(transparent)]
     RateLimit(#[from] crate::rate_limit::RateLimitConfigError),
 }
@@ -615,14 +633,18 @@ mod tests {
     fn help_lists_every_setting_once_with_its_default() {
         let help = env_help();
         for line in Config::help_lines() {
+            let starts = format!("  {} ", line.var);
             assert_eq!(
-                help.matches(&format!("{} ", line.var)).count(),
+                help.lines().filter(|l| l.starts_with(&starts)).count(),
                 1,
                 "{}",
                 line.var
             );
         }
-        assert!(help.contains("FOIL_MAX_BODY_BYTES") && help.contains("[65536]"), "{help}");
+        assert!(
+            help.contains("FOIL_MAX_BODY_BYTES") && help.contains("[65536]"),
+            "{help}"
+        );
         assert!(help.contains("[sqlite://foil.db]"), "{help}");
         assert!(!help.contains("<redacted>"), "{help}");
     }

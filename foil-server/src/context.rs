@@ -18,20 +18,26 @@ use crate::rate_limit::{spawn_pruning, RateLimiter};
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct ApiContext {
+    /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// The database pool.
     pub db: Db,
+    /// Checks JWTs (HS256 secret and/or JWKS) and issues self-hosted ones.
     pub jwt: Arc<JwtVerifier>,
+    /// Rate limits, in memory or shared through Redis.
     pub limiter: Arc<RateLimiter>,
+    /// Hashes API keys (with the pepper, when configured).
     pub key_hasher: KeyHasher,
     /// LLM providers from configuration (base URLs and operator keys).
     pub providers: Arc<Providers>,
     /// The pooled LLM client.
     pub llm: LlmClient,
+    /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Users already recorded, so a JWT request writes to the database only on first sight.
-    pub seen_users: Arc<SeenUsers>,
+    pub(crate) seen_users: Arc<SeenUsers>,
     /// When this process last recorded each API key's use (`last_used_at`).
-    pub key_uses: KeyUses,
+    pub(crate) key_uses: KeyUses,
     /// Requests in flight (streams until their body ends), `max_in_flight` permits.
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Open reply streams per API key and account.
@@ -41,7 +47,7 @@ pub struct ApiContext {
     /// LLM usage, summed in memory and written in batches.
     pub(crate) usage: Arc<crate::usage::UsageRecorder>,
     /// Where Argon2 runs: bounded, so logins cannot exhaust CPU or memory.
-    pub password_work: Arc<crate::auth::password::PasswordWork>,
+    pub(crate) password_work: Arc<crate::auth::password::PasswordWork>,
     /// Signs and checks player tokens; `None` without a JWT secret (then none can be minted).
     pub player_tokens: Option<Arc<crate::auth::player_token::PlayerTokens>>,
 }

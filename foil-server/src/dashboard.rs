@@ -21,8 +21,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::context::ApiContext;
 use crate::config::Config;
+use crate::context::ApiContext;
 use crate::error::{ApiError, ErrorCode};
 
 #[derive(RustEmbed)]
@@ -38,7 +38,7 @@ const HASHED_ASSETS: &str = "assets/";
 
 /// How the dashboard signs creators in (`GET /api/v1/dashboard/config`).
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
-pub struct DashboardConfig {
+pub(crate) struct DashboardConfig {
     /// `builtin` (this server's accounts) or `supabase` (Supabase Auth).
     pub auth_mode: String,
     /// Whether `auth/signup` is served (built-in accounts only).
@@ -80,7 +80,7 @@ async fn dashboard_config(State(ctx): State<ApiContext>) -> Json<DashboardConfig
 }
 
 /// The documented dashboard route ("General" rate limit).
-pub fn api_router() -> OpenApiRouter<ApiContext> {
+pub(crate) fn api_router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new().routes(routes!(dashboard_config))
 }
 
@@ -141,7 +141,7 @@ fn origin_of(url: &str) -> Option<String> {
 /// Serves the dashboard for every request no API route matched: a file of the build, the
 /// API reference at `/docs`, or the app page for client-side routes. Unknown API paths keep
 /// their JSON 404, and `dashboard = false` serves the API alone.
-pub fn router(config: &Config) -> Router {
+pub(crate) fn router(config: &Config) -> Router {
     if !config.dashboard {
         return Router::new().fallback(|| async { not_found() });
     }

@@ -172,7 +172,7 @@ pub enum ApiError {
 
 /// The answer to a request whose handler panicked (a bug): the usual 500 `internal_error`,
 /// with the panic's message logged (under the request's id), instead of a dropped connection.
-pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+pub(crate) fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = panic
         .downcast_ref::<String>()
         .map(String::as_str)
@@ -438,7 +438,7 @@ impl From<crate::generate::GenerateError> for ApiError {
 }
 
 /// `Result` of a handler.
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 #[cfg(test)]
 mod tests {
@@ -518,7 +518,12 @@ mod tests {
         let provider = || "openai".to_string();
         for (err, status) in [
             (E::UnknownModel { model: "x".into() }, 400),
-            (E::KeyRequired { provider: provider() }, 400),
+            (
+                E::KeyRequired {
+                    provider: provider(),
+                },
+                400,
+            ),
             (
                 E::InvalidKey {
                     provider: provider(),
@@ -534,7 +539,12 @@ mod tests {
                 },
                 502,
             ),
-            (E::Timeout { provider: provider() }, 504),
+            (
+                E::Timeout {
+                    provider: provider(),
+                },
+                504,
+            ),
             (
                 E::TooLarge {
                     provider: provider(),

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ErrorCode};
 /// A JSON body. The body limit yields 413; malformed JSON, a missing field or a wrong type
 /// yields 400 naming the field. The `Content-Type` is not enforced: the body must be JSON
 /// whatever the header says.
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
@@ -25,7 +25,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// The raw body (for documents parsed by the handler), with the size limit mapped to 413.
-pub struct RawBody(pub Bytes);
+pub(crate) struct RawBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
@@ -37,7 +37,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 
 /// The raw body, with the size limit mapped to 413 and a body that does not arrive within the
 /// [`BodyTimeout`] to 408 (so a client trickling its body frees its slot).
-pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     let limit = req
         .extensions()
         .get::<BodyLimit>()
@@ -63,22 +63,22 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
 
 /// How long a request body may take to arrive; a request extension set by the router.
 #[derive(Clone, Copy, Debug)]
-pub struct BodyTimeout(pub std::time::Duration);
+pub(crate) struct BodyTimeout(pub std::time::Duration);
 
 /// Parses JSON, naming the path of the first problem.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     parse_json_at(bytes).map_err(|e| ApiError::bad_request(ErrorCode::InvalidBody, e.message))
 }
 
 /// Why a JSON body did not parse, and where (`machines[0].states[2]`; empty for the whole body).
 #[derive(Debug)]
-pub struct JsonProblem {
+pub(crate) struct JsonProblem {
     pub path: String,
     pub message: String,
 }
 
 /// Like [`parse_json`], but keeps the path of the problem apart from its sentence.
-pub fn parse_json_at<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonProblem> {
+pub(crate) fn parse_json_at<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonProblem> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(JsonProblem {
             path: String::new(),
@@ -105,10 +105,10 @@ pub fn parse_json_at<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonProblem
 
 /// The configured body limit, made visible to [`ApiJson`] for its 413 message.
 #[derive(Clone, Copy)]
-pub struct BodyLimit(pub usize);
+pub(crate) struct BodyLimit(pub usize);
 
 /// Query parameters; a bad value is a 400 naming it.
-pub struct ApiQuery<T>(pub T);
+pub(crate) struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
@@ -122,7 +122,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 /// A single UUID path parameter; anything else is a 400.
-pub struct UuidPath(pub Uuid);
+pub(crate) struct UuidPath(pub Uuid);
 
 impl<S: Send + Sync> FromRequestParts<S> for UuidPath {
     type Rejection = ApiError;
@@ -136,7 +136,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UuidPath {
 }
 
 /// Two UUID path parameters (e.g. `/personas/{id}/sessions/{session_id}`), named on failure.
-pub struct UuidPathPair(pub Uuid, pub Uuid);
+pub(crate) struct UuidPathPair(pub Uuid, pub Uuid);
 
 impl<S: Send + Sync> FromRequestParts<S> for UuidPathPair {
     type Rejection = ApiError;
@@ -159,14 +159,14 @@ impl<S: Send + Sync> FromRequestParts<S> for UuidPathPair {
 }
 
 /// Parses a UUID given by the caller, naming the parameter on failure.
-pub fn parse_uuid(name: &str, raw: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn parse_uuid(name: &str, raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw.trim()).map_err(|_| {
         ApiError::bad_request(ErrorCode::InvalidId, format!("`{name}` must be a UUID"))
     })
 }
 
 /// A required string field: present, not blank, at most `max` characters.
-pub fn require_text(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
+pub(crate) fn require_text(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.trim().is_empty() {
         return Err(ApiError::bad_request(
             ErrorCode::MissingField,

@@ -16,7 +16,7 @@ use crate::chat::llm::StepLlm;
 
 /// A drafted persona.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct PersonaDraft {
+pub(crate) struct PersonaDraft {
     pub name: String,
     pub description: String,
     pub identity_prompt: String,
@@ -71,7 +71,7 @@ async fn ask_json<T>(
 }
 
 /// Drafts a persona from a brief.
-pub async fn persona(
+pub(crate) async fn persona(
     llm: &LlmClient,
     step: &StepLlm,
     timeout: std::time::Duration,
@@ -103,7 +103,7 @@ pub async fn persona(
 }
 
 /// Drafts a machine (scenario) that passes validation.
-pub async fn machine(
+pub(crate) async fn machine(
     llm: &LlmClient,
     step: &StepLlm,
     timeout: std::time::Duration,
@@ -165,7 +165,7 @@ fn check_machine(machine: &Machine) -> Result<(), String> {
 }
 
 /// Rewrites a creator's text for clarity, keeping its meaning.
-pub async fn polish(
+pub(crate) async fn polish(
     llm: &LlmClient,
     step: &StepLlm,
     timeout: std::time::Duration,

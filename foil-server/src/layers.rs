@@ -18,7 +18,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::rate_limit::{client_ip_of, Category};
 
 /// Per-IP rate limit for a group of routes.
-pub async fn ip_rate_limit(
+pub(crate) async fn ip_rate_limit(
     State((ctx, category)): State<(ApiContext, Category)>,
     request: Request,
     next: Next,
@@ -32,7 +32,11 @@ pub async fn ip_rate_limit(
 
 /// Bounds a whole request of a route that calls no LLM: 408 past `request_timeout_secs`, so a
 /// stuck request frees its in-flight slot. (LLM routes are bounded by the LLM timeout instead.)
-pub async fn request_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+pub(crate) async fn request_timeout(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::RequestTimeout.into_response(),
@@ -41,7 +45,7 @@ pub async fn request_timeout(State(limit): State<Duration>, request: Request, ne
 
 /// Which credentials an SDK route takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SdkAccess {
+pub(crate) enum SdkAccess {
     /// The game's routes: a `full` key or a player token.
     Play,
     /// Minting player tokens: a `mint` key only.
@@ -52,7 +56,7 @@ pub enum SdkAccess {
 /// account in `category`. A failed authentication counts against the caller's per-IP
 /// [`Category::AuthFailure`] limit; an address over it is refused before its key is looked up,
 /// so guessing floods never reach the database.
-pub async fn sdk_auth(
+pub(crate) async fn sdk_auth(
     State((ctx, category, access)): State<(ApiContext, Category, SdkAccess)>,
     mut request: Request,
     next: Next,
@@ -116,7 +120,7 @@ fn check_access(access: SdkAccess, credential: &Credential) -> Result<(), ApiErr
 }
 
 /// CORS for the configured origins (none: no CORS headers, browsers keep other origins out).
-pub fn cors_layer(config: &Config) -> CorsLayer {
+pub(crate) fn cors_layer(config: &Config) -> CorsLayer {
     if config.cors_origins.is_empty() {
         return CorsLayer::new();
     }

@@ -25,7 +25,7 @@ pub mod config;
 pub mod context;
 pub(crate) mod dashboard;
 pub mod db;
-pub mod error;
+pub(crate) mod error;
 pub(crate) mod extract;
 pub(crate) mod generate;
 pub(crate) mod http_metrics;

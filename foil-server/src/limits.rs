@@ -23,7 +23,7 @@ use crate::rate_limit::RateLimited;
 
 /// Middleware: at most the semaphore's permits in flight; beyond that 503 `overloaded` at
 /// once. The permit travels with the response body, so a stream holds it until it ends.
-pub async fn limit_in_flight(
+pub(crate) async fn limit_in_flight(
     State(slots): State<Arc<Semaphore>>,
     request: Request,
     next: Next,
@@ -75,12 +75,12 @@ enum Owner {
 
 /// Open reply streams per API key and per account.
 #[derive(Default)]
-pub struct StreamSlots {
+pub(crate) struct StreamSlots {
     open: DashMap<Owner, usize>,
 }
 
 /// One open stream; frees its slots (and the `foil_active_streams` gauge) when dropped.
-pub struct StreamSlot {
+pub(crate) struct StreamSlot {
     slots: Arc<StreamSlots>,
     owners: Vec<Owner>,
     /// Counted in the gauge (false for the give-back of a refused attempt).
@@ -91,7 +91,7 @@ impl StreamSlots {
     /// Takes a slot for a stream of `account` (through `key`, for SDK callers), or 429 with
     /// `Retry-After: 1` when the key already has `per_key` streams open or the account
     /// `per_account` (0 = no cap).
-    pub fn open(
+    pub(crate) fn open(
         self: &Arc<Self>,
         account: Uuid,
         key: Option<Uuid>,
@@ -127,11 +127,6 @@ impl StreamSlots {
             owners: taken,
             counted: true,
         })
-    }
-
-    /// Streams open for `account` now.
-    pub fn open_for_account(&self, account: Uuid) -> usize {
-        self.open.get(&Owner::Account(account)).map_or(0, |c| *c)
     }
 }
 

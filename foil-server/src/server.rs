@@ -13,9 +13,9 @@ use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use crate::app;
-use crate::context::ApiContext;
 use crate::auth::{api_key, password};
 use crate::config::{redact_url, Config, LogFormat};
+use crate::context::ApiContext;
 use crate::db::{self, users::User, Db};
 
 /// Installs the global tracing subscriber (`RUST_LOG`, default `info`).
@@ -332,9 +332,13 @@ async fn demo_api_key(ctx: &ApiContext, user: &User) -> anyhow::Result<String> {
 
 /// What `serve --demo` made.
 pub struct DemoData {
+    /// The demo account's email.
     pub email: String,
+    /// A fresh API key of that account (shown once).
     pub api_key: String,
+    /// A JWT of that account, for the creator routes.
     pub access_token: String,
+    /// The imported example personas: id and name.
     pub personas: Vec<(Uuid, String)>,
 }
 

@@ -23,7 +23,7 @@ use crate::db::{self, Db};
 use crate::error::ApiError;
 
 /// How often pending counts are written.
-pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
+pub(crate) const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Whom an LLM call served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +92,7 @@ impl UsageRecorder {
 }
 
 /// Flushes `recorder` every [`FLUSH_INTERVAL`] for as long as it is alive.
-pub fn spawn_flushing(recorder: &Arc<UsageRecorder>) -> tokio::task::JoinHandle<()> {
+pub(crate) fn spawn_flushing(recorder: &Arc<UsageRecorder>) -> tokio::task::JoinHandle<()> {
     let recorder: Weak<UsageRecorder> = Arc::downgrade(recorder);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(FLUSH_INTERVAL);
@@ -220,7 +220,7 @@ impl Meter {
 }
 
 /// An estimate of a call's usage, for providers that report none.
-pub fn estimate(request: &ChatRequest, output: &str) -> Usage {
+pub(crate) fn estimate(request: &ChatRequest, output: &str) -> Usage {
     Usage {
         input_tokens: estimate_input(request),
         output_tokens: estimate_text_tokens(output) as u64,

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 /// A JSON value as a Variant: objects become Dictionaries (keys in the payload's order),
 /// arrays Arrays, integers `int`, other numbers `float`, `null` null.
-pub fn to_variant(value: &Value) -> Variant {
+pub(crate) fn to_variant(value: &Value) -> Variant {
     match value {
         Value::Null => Variant::nil(),
         Value::Bool(b) => b.to_variant(),
@@ -38,7 +38,7 @@ fn to_array(items: &[Value]) -> VarArray {
 
 /// A JSON object payload as a Dictionary (empty if the text is not an object, which the
 /// dispatcher never produces).
-pub fn dictionary(json: &str) -> VarDictionary {
+pub(crate) fn dictionary(json: &str) -> VarDictionary {
     match serde_json::from_str::<Value>(json) {
         Ok(value @ Value::Object(_)) => to_variant(&value).to(),
         _ => VarDictionary::new(),
@@ -46,7 +46,7 @@ pub fn dictionary(json: &str) -> VarDictionary {
 }
 
 /// A JSON array payload as an Array (empty if the text is not an array).
-pub fn array(json: &str) -> VarArray {
+pub(crate) fn array(json: &str) -> VarArray {
     match serde_json::from_str::<Value>(json) {
         Ok(Value::Array(items)) => to_array(&items),
         _ => VarArray::new(),

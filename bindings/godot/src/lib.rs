@@ -21,5 +21,13 @@ use godot::prelude::*;
 struct FoilExtension;
 
 // The entry symbol is `gdext_rust_init` (see `foil.gdextension`).
+// SAFETY: gdext cannot check what happens outside Rust, so implementing `ExtensionLibrary`
+// asserts that the library is set up and loaded as gdext assumes, and it is: this is the crate's
+// only `ExtensionLibrary` and its only `#[gdextension]` entry point; the crate depends on no
+// other gdext extension crate, so no second set of callbacks (`GDRUST_MAIN_EXTENSION`) is
+// involved and no class is registered twice; the one class it registers, `FoilClient`, touches
+// Godot values only on the thread that calls into the node (the dispatcher's Tokio threads see no
+// Godot types); and no `safeguards-*-disengaged` feature is enabled, so gdext keeps its runtime
+// checks.
 #[gdextension]
 unsafe impl ExtensionLibrary for FoilExtension {}

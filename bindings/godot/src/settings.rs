@@ -8,19 +8,41 @@ use foil_client::{ClientConfig, LlmHeaders};
 /// The `FoilClient` properties, as plain values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
+    /// The server's URL, trimmed (default: the hosted service, [`foil_client::DEFAULT_BASE_URL`]).
     pub base_url: String,
+    /// The game's API key (`pk_live_...`) or a player token (`pt_...`), trimmed and sent as
+    /// `X-API-Key` (default empty; requests fail until it is set).
     pub api_key: String,
+    /// `X-LLM-Model`: the model of every pipeline step (default empty: no header).
     pub llm_model: String,
+    /// `X-LLM-API-Key`: the provider key of every step (default empty: no header).
     pub llm_api_key: String,
+    /// `X-LLM-Eval-Model`: the model of the evaluation step (default empty: no header).
     pub llm_eval_model: String,
+    /// `X-LLM-Response-Model`: the model of the reply step (default empty: no header).
     pub llm_response_model: String,
+    /// `X-LLM-Summarization-Model`: the model of the summarization step (default empty: no
+    /// header).
     pub llm_summarization_model: String,
+    /// `X-LLM-Eval-API-Key`: the provider key of the evaluation step (default empty: no
+    /// header).
     pub llm_eval_api_key: String,
+    /// `X-LLM-Response-API-Key`: the provider key of the reply step (default empty: no header).
     pub llm_response_api_key: String,
+    /// `X-LLM-Summarization-API-Key`: the provider key of the summarization step (default
+    /// empty: no header).
     pub llm_summarization_api_key: String,
+    /// Time limit of each attempt of an ordinary request, in seconds (default 30; not a
+    /// positive number: the default).
     pub timeout_seconds: f64,
+    /// Time limit of a whole streamed reply, in seconds (default 120; not a positive number:
+    /// the default).
     pub stream_timeout_seconds: f64,
+    /// Retries on 429/500/502/503/504 and connection failures; streams are never retried
+    /// (default 3; negative: 0).
     pub max_retries: i64,
+    /// How long `list_personas` answers from its cache, in seconds (default 60; 0 or
+    /// negative: no cache).
     pub persona_cache_seconds: f64,
 }
 

@@ -23,7 +23,7 @@ use foil_server::config::{Config, ProviderSettings};
 use tokio::sync::oneshot;
 
 /// A running server; dropping it shuts the server down.
-pub struct TestServer {
+pub(crate) struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
     /// A valid API key of the demo account.
@@ -47,13 +47,13 @@ pub struct TestServer {
 
 impl TestServer {
     /// A server with the offline provider only.
-    pub fn start() -> TestServer {
+    pub(crate) fn start() -> TestServer {
         Self::start_with(None)
     }
 
     /// A server whose `openai` provider is a mock started with `mock` (send
     /// `X-LLM-Model: openai/gpt-test` and any `X-LLM-API-Key` to use it).
-    pub fn start_with(mock: Option<MockConfig>) -> TestServer {
+    pub(crate) fn start_with(mock: Option<MockConfig>) -> TestServer {
         // `seed_demo` looks for `examples/personas` in the working directory first (and then
         // next to the server's sources as they were when it was compiled): run from the
         // workspace root, whichever test crate this is.
@@ -110,7 +110,7 @@ impl TestServer {
                     .await
                     .expect("database");
                     db.migrate().await.expect("migrate");
-                    let ctx = foil_server::app::ApiContext::new(config, db.clone())
+                    let ctx = foil_server::context::ApiContext::new(config, db.clone())
                         .await
                         .expect("context");
                     let demo = foil_server::server::seed_demo(&ctx).await.expect("seed");
@@ -164,7 +164,7 @@ impl TestServer {
     }
 
     /// The id of the persona called `name`.
-    pub fn persona_id(&self, name: &str) -> String {
+    pub(crate) fn persona_id(&self, name: &str) -> String {
         self.personas
             .iter()
             .find(|(_, n)| n == name)
@@ -175,7 +175,7 @@ impl TestServer {
 
     /// A request to the server over a plain TCP connection (HTTP/1.1, `Connection: close`), so
     /// that no test crate needs an HTTP client: `(status, body as JSON or Null)`.
-    pub fn http_json(
+    pub(crate) fn http_json(
         &self,
         method: &str,
         path: &str,
@@ -250,7 +250,7 @@ impl TestServer {
     /// A player token for `user_session_id` minted through the API by the demo account's
     /// `mint` key, as a game's backend does (`ttl_seconds`: 60 to 86400): `(token, expires_at
     /// in unix seconds)`.
-    pub fn player_token(&self, user_session_id: &str, ttl_seconds: u64) -> (String, i64) {
+    pub(crate) fn player_token(&self, user_session_id: &str, ttl_seconds: u64) -> (String, i64) {
         let (_, _, key) = self.mint_key();
         let (status, body) = self.http_json(
             "POST",
@@ -271,7 +271,11 @@ impl TestServer {
     /// API's minimum, for tests of expiry and refresh timing — signed by the server's own key for
     /// the demo account's `mint` key, so the server takes it like a minted one until it expires:
     /// `(token, expires_at in unix seconds)`.
-    pub fn short_player_token(&self, user_session_id: &str, lifetime: Duration) -> (String, i64) {
+    pub(crate) fn short_player_token(
+        &self,
+        user_session_id: &str,
+        lifetime: Duration,
+    ) -> (String, i64) {
         let (account, key_id, _) = self.mint_key();
         let expires_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -290,7 +294,7 @@ impl TestServer {
 
     /// The playthroughs of a persona file stem (`examples/personas/playthroughs/STEM.json`):
     /// `(machine_key, outcome, messages, unlocks)`.
-    pub fn playthroughs(&self, stem: &str) -> Vec<Playthrough> {
+    pub(crate) fn playthroughs(&self, stem: &str) -> Vec<Playthrough> {
         let path = self
             .examples
             .join("playthroughs")
@@ -349,7 +353,7 @@ fn dechunk(mut rest: &str) -> String {
 }
 
 /// The `exp` claim of a player token (`pt_` + a JWT), read without checking the signature.
-pub fn jwt_expiry(token: &str) -> i64 {
+pub(crate) fn jwt_expiry(token: &str) -> i64 {
     let payload = token
         .strip_prefix("pt_")
         .and_then(|jwt| jwt.split('.').nth(1))
@@ -362,7 +366,7 @@ pub fn jwt_expiry(token: &str) -> i64 {
 /// A player token that is only a shape: a `pt_` JWT with these claims and a made-up signature.
 /// The server refuses it (401 invalid_api_key); the clients read its expiry all the same, which
 /// is all that timing tests of their refresh events need.
-pub fn unsigned_player_token(claims: &serde_json::Value) -> String {
+pub(crate) fn unsigned_player_token(claims: &serde_json::Value) -> String {
     format!(
         "pt_{}.{}.bm90LWEtc2lnbmF0dXJl",
         base64url_encode(br#"{"alg":"HS256","typ":"JWT"}"#),
@@ -371,7 +375,7 @@ pub fn unsigned_player_token(claims: &serde_json::Value) -> String {
 }
 
 /// Seconds since the epoch, now.
-pub fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("after 1970")
@@ -392,7 +396,7 @@ fn base64url_decode(text: &str) -> Vec<u8> {
 
 /// The workspace root: the nearest ancestor of the test crate's directory that holds
 /// `examples/personas` (test crates sit at different depths, e.g. `bindings/godot`).
-pub fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .find(|dir| dir.join("examples/personas").is_dir())
@@ -402,7 +406,7 @@ pub fn workspace_root() -> PathBuf {
 
 /// One scripted conversation of `examples/personas/playthroughs`.
 #[derive(Debug, Clone)]
-pub struct Playthrough {
+pub(crate) struct Playthrough {
     pub machine_key: String,
     pub outcome: String,
     pub messages: Vec<String>,
@@ -411,7 +415,7 @@ pub struct Playthrough {
 
 /// A tiny HTTP/1.1 server on its own thread that answers each request with the next scripted
 /// `(status, headers, body)` (the last one repeats) and counts requests.
-pub struct ScriptedServer {
+pub(crate) struct ScriptedServer {
     pub base_url: String,
     pub count: Arc<AtomicUsize>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -420,14 +424,14 @@ pub struct ScriptedServer {
 
 /// One scripted answer.
 #[derive(Clone)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
 }
 
 impl Answer {
-    pub fn json(status: u16, body: &str) -> Answer {
+    pub(crate) fn json(status: u16, body: &str) -> Answer {
         Answer {
             status,
             headers: vec![("content-type", "application/json".into())],
@@ -435,14 +439,14 @@ impl Answer {
         }
     }
 
-    pub fn header(mut self, name: &'static str, value: &str) -> Answer {
+    pub(crate) fn header(mut self, name: &'static str, value: &str) -> Answer {
         self.headers.push((name, value.into()));
         self
     }
 }
 
 impl ScriptedServer {
-    pub fn start(script: Vec<Answer>) -> ScriptedServer {
+    pub(crate) fn start(script: Vec<Answer>) -> ScriptedServer {
         use axum::response::IntoResponse;
         assert!(!script.is_empty());
         let count = Arc::new(AtomicUsize::new(0));
@@ -491,7 +495,7 @@ impl ScriptedServer {
         }
     }
 
-    pub fn requests(&self) -> usize {
+    pub(crate) fn requests(&self) -> usize {
         self.count.load(Ordering::SeqCst)
     }
 }
@@ -509,7 +513,7 @@ impl Drop for ScriptedServer {
 
 /// A listener that accepts connections and never answers (nor reads): requests to it hang
 /// until their timeout. Dropping it closes everything.
-pub struct SilentServer {
+pub(crate) struct SilentServer {
     pub base_url: String,
     accepted: Arc<AtomicUsize>,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -517,7 +521,7 @@ pub struct SilentServer {
 }
 
 impl SilentServer {
-    pub fn start() -> SilentServer {
+    pub(crate) fn start() -> SilentServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().unwrap();
@@ -548,7 +552,7 @@ impl SilentServer {
 
 impl SilentServer {
     /// Connections accepted so far.
-    pub fn accepted(&self) -> usize {
+    pub(crate) fn accepted(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
     }
 }

@@ -6,22 +6,22 @@
 #![allow(dead_code)]
 
 #[path = "../../../foil-client/tests/support/mod.rs"]
-pub mod support;
+pub(crate) mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-pub use support::{workspace_root, TestServer};
+pub(crate) use support::{workspace_root, TestServer};
 
 /// Whether missing tools must fail the test instead of skipping it.
-pub fn tools_required() -> bool {
+pub(crate) fn tools_required() -> bool {
     std::env::var("FOIL_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
 }
 
 /// The path of `tool` on `PATH`, or `None` after printing why the caller skips (panics
 /// instead when tools are required).
-pub fn require_tool(tool: &str, install_hint: &str) -> Option<PathBuf> {
+pub(crate) fn require_tool(tool: &str, install_hint: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join(tool))
@@ -39,7 +39,7 @@ pub fn require_tool(tool: &str, install_hint: &str) -> Option<PathBuf> {
 }
 
 /// The Cargo target directory these tests were built into.
-pub fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => {
             let dir = PathBuf::from(dir);
@@ -55,7 +55,7 @@ pub fn target_dir() -> PathBuf {
 
 /// The directory holding the freshly built `libfoil.so` / `libfoil.a` (debug profile, like the
 /// tests), building it once per test binary with the same cargo that runs the tests.
-pub fn libfoil_dir() -> &'static Path {
+pub(crate) fn libfoil_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -76,17 +76,17 @@ pub fn libfoil_dir() -> &'static Path {
 }
 
 /// `include/` (foil.h, foil.hpp).
-pub fn include_dir() -> PathBuf {
+pub(crate) fn include_dir() -> PathBuf {
     workspace_root().join("include")
 }
 
 /// A fresh scratch directory for build outputs, kept until the value is dropped.
-pub fn scratch_dir() -> tempfile::TempDir {
+pub(crate) fn scratch_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
 /// Runs `command`, panicking with its full output unless it exits successfully.
-pub fn run_ok(command: &mut Command) -> Output {
+pub(crate) fn run_ok(command: &mut Command) -> Output {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
@@ -101,7 +101,7 @@ pub fn run_ok(command: &mut Command) -> Output {
 }
 
 /// A command for a program linked against `libfoil.so`, finding the library at run time.
-pub fn linked_program(program: &Path) -> Command {
+pub(crate) fn linked_program(program: &Path) -> Command {
     let mut command = Command::new(program);
     command.env("LD_LIBRARY_PATH", libfoil_dir());
     command

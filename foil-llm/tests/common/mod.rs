@@ -10,26 +10,26 @@ use foil_llm::{
 use foil_mock_llm::{MockConfig, MockLlm};
 
 /// A key with a distinctive middle part, so a leak is easy to grep for.
-pub const KEY: &str = "sk-test-LEAKCHECK0123456789abcdefXYZ";
+pub(crate) const KEY: &str = "sk-test-LEAKCHECK0123456789abcdefXYZ";
 /// The distinctive part of [`KEY`].
-pub const KEY_MARKER: &str = "LEAKCHECK";
+pub(crate) const KEY_MARKER: &str = "LEAKCHECK";
 /// A generous timeout for calls that are expected to succeed.
-pub const T: Duration = Duration::from_secs(10);
+pub(crate) const T: Duration = Duration::from_secs(10);
 /// The two protocols, as model strings routed to the mock.
-pub const MODELS: [&str; 2] = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"];
+pub(crate) const MODELS: [&str; 2] = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"];
 
-pub struct Setup {
+pub(crate) struct Setup {
     pub mock: MockLlm,
     pub providers: Providers,
     pub client: LlmClient,
 }
 
 impl Setup {
-    pub async fn new(config: MockConfig) -> Setup {
+    pub(crate) async fn new(config: MockConfig) -> Setup {
         Setup::with_options(config, ClientOptions::default()).await
     }
 
-    pub async fn with_options(config: MockConfig, options: ClientOptions) -> Setup {
+    pub(crate) async fn with_options(config: MockConfig, options: ClientOptions) -> Setup {
         let mock = MockLlm::start(config).await.expect("mock starts");
         let mut providers = Providers::with_defaults();
         providers
@@ -50,18 +50,26 @@ impl Setup {
         }
     }
 
-    pub fn route(&self, model: &str) -> Route {
+    pub(crate) fn route(&self, model: &str) -> Route {
         self.providers.resolve(model).unwrap()
     }
 
-    pub async fn complete(&self, model: &str, req: &ChatRequest) -> Result<String, LlmError> {
+    pub(crate) async fn complete(
+        &self,
+        model: &str,
+        req: &ChatRequest,
+    ) -> Result<String, LlmError> {
         let key = Secret::new(KEY);
         self.client
             .complete(&self.route(model), Some(&key), req, T)
             .await
     }
 
-    pub async fn stream_text(&self, model: &str, req: &ChatRequest) -> Result<String, LlmError> {
+    pub(crate) async fn stream_text(
+        &self,
+        model: &str,
+        req: &ChatRequest,
+    ) -> Result<String, LlmError> {
         let key = Secret::new(KEY);
         self.client
             .stream(&self.route(model), Some(&key), req, T)
@@ -71,7 +79,7 @@ impl Setup {
     }
 }
 
-pub fn request() -> ChatRequest {
+pub(crate) fn request() -> ChatRequest {
     ChatRequest::new(vec![
         ChatMessage::system("You are Mack, a grumpy barista."),
         ChatMessage::assistant("What do you want?"),
@@ -83,7 +91,7 @@ pub fn request() -> ChatRequest {
 }
 
 /// Asserts the key appears in neither the Display nor the Debug form of an error.
-pub fn assert_no_key(error: &LlmError) {
+pub(crate) fn assert_no_key(error: &LlmError) {
     for text in [error.to_string(), format!("{error:?}")] {
         assert!(!text.contains(KEY_MARKER), "key leaked: {text}");
         assert!(!text.contains(KEY), "key leaked: {text}");

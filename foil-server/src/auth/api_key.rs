@@ -95,6 +95,7 @@ pub struct KeyHasher {
 }
 
 impl KeyHasher {
+    /// A hasher mixing in `pepper` (HMAC-SHA256), or plain SHA-256 without one.
     pub fn new(pepper: Option<&str>) -> Self {
         KeyHasher {
             pepper: pepper.map(|p| p.as_bytes().to_vec()),

@@ -18,11 +18,11 @@ const CAPACITY: usize = 100_000;
 
 /// Users already recorded, with their anonymous flag.
 #[derive(Default)]
-pub struct SeenUsers(DashMap<Uuid, bool>);
+pub(crate) struct SeenUsers(DashMap<Uuid, bool>);
 
 impl SeenUsers {
     /// Records a user seen in a valid token (first sight creates the row).
-    pub async fn remember(&self, db: &Db, user: &User) -> Result<(), ApiError> {
+    pub(crate) async fn remember(&self, db: &Db, user: &User) -> Result<(), ApiError> {
         if self.0.get(&user.id).as_deref() == Some(&user.is_anonymous) {
             return Ok(());
         }
@@ -41,18 +41,14 @@ const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
 /// When this process last recorded each API key's use, so a busy key costs one database write
 /// a minute instead of one per request.
 #[derive(Clone, Default)]
-pub struct KeyUses(Arc<DashMap<Uuid, Instant>>);
+pub(crate) struct KeyUses(Arc<DashMap<Uuid, Instant>>);
 
 impl KeyUses {
     /// Records that `key` was used now, unless this process did within the minute. The write
     /// runs off the request path: a lost timestamp update is harmless.
-    pub fn record(&self, db: &Db, key: Uuid) {
+    pub(crate) fn record(&self, db: &Db, key: Uuid) {
         let resolution = LAST_USED_RESOLUTION.to_std().unwrap_or_default();
-        if self
-            .0
-            .get(&key)
-            .is_some_and(|at| at.elapsed() < resolution)
-        {
+        if self.0.get(&key).is_some_and(|at| at.elapsed() < resolution) {
             return;
         }
         let now = chrono::Utc::now();

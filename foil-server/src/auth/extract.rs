@@ -16,23 +16,23 @@ use uuid::Uuid;
 use crate::auth::api_key::KeyScope;
 use crate::auth::player_token::{self, PlayerGrant, TokenError};
 use crate::chat::service::Caller;
+use crate::context::ApiContext;
 use crate::db;
 use crate::db::users::User;
-use crate::context::ApiContext;
 use crate::error::{ApiError, ErrorCode};
 
 /// A caller authenticated by a JWT.
 #[derive(Debug, Clone)]
-pub struct AuthUser(pub User);
+pub(crate) struct AuthUser(pub User);
 
 /// A signed-in user who is not anonymous: creating API keys and personas and using generation
 /// need one, so a throw-away anonymous sign-in cannot mint keys or spend on generation.
 #[derive(Debug, Clone)]
-pub struct Creator(pub User);
+pub(crate) struct Creator(pub User);
 
 /// A caller that may have presented a JWT. A token that is present but invalid is still a 401.
 #[derive(Debug, Clone)]
-pub struct MaybeAuthUser(pub Option<User>);
+pub(crate) struct MaybeAuthUser(pub Option<User>);
 
 fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
@@ -111,7 +111,7 @@ impl FromRequestParts<ApiContext> for MaybeAuthUser {
 
 /// The account behind a valid API key or player token; inserted by `crate::layers::sdk_auth`.
 #[derive(Debug, Clone)]
-pub struct SdkAccount {
+pub(crate) struct SdkAccount {
     /// The user who created the key; the key reaches this account's published personas.
     pub user_id: Uuid,
     /// The key presented, or the `mint` key that minted the player token presented.
@@ -122,7 +122,7 @@ pub struct SdkAccount {
 
 impl SdkAccount {
     /// Whether this caller may reach `persona` at all (a player token may name only some).
-    pub fn allows_persona(&self, persona: Uuid) -> bool {
+    pub(crate) fn allows_persona(&self, persona: Uuid) -> bool {
         self.player
             .as_ref()
             .is_none_or(|p| p.allows_persona(persona))
@@ -131,7 +131,11 @@ impl SdkAccount {
     /// The chat caller for `persona` acting for the player `user_session_id`. A player token
     /// acts only for its own player and personas: anything else is 403 `player_token_scope`.
     /// A missing `user_session_id` is left for the service to refuse (400).
-    pub fn caller(&self, persona: Uuid, user_session_id: Option<&str>) -> Result<Caller, ApiError> {
+    pub(crate) fn caller(
+        &self,
+        persona: Uuid,
+        user_session_id: Option<&str>,
+    ) -> Result<Caller, ApiError> {
         if let Some(player) = &self.player {
             let other_player = user_session_id
                 .is_some_and(|id| !id.trim().is_empty() && id != player.user_session_id);
@@ -162,7 +166,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SdkAccount {
 }
 
 /// What was presented in `X-API-Key`.
-pub enum Credential {
+pub(crate) enum Credential {
     /// An API key, with its scope.
     Key(KeyScope),
     /// A player token (minted by a `mint` key).
@@ -170,7 +174,7 @@ pub enum Credential {
 }
 
 /// The account behind `X-API-Key`: an API key, or a player token.
-pub async fn check_credential(
+pub(crate) async fn check_credential(
     ctx: &ApiContext,
     headers: &HeaderMap,
 ) -> Result<(SdkAccount, Credential), ApiError> {

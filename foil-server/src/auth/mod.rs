@@ -1,10 +1,10 @@
 //! Who is calling: JWTs (Supabase-compatible and self-issued), passwords and API keys, and the
 //! extractors that turn request headers into an authenticated caller.
 pub mod api_key;
-pub mod caches;
-pub mod extract;
+pub(crate) mod caches;
+pub(crate) mod extract;
 pub mod jwt;
-pub mod password;
+pub(crate) mod password;
 pub mod player_token;
 
 use hmac::{Hmac, Mac};

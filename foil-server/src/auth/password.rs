@@ -33,7 +33,7 @@ const DUMMY_SALT: &[u8; 16] = b"foil-dummy-salt!";
 /// contains the password.
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
-pub struct PasswordError(String);
+pub(crate) struct PasswordError(String);
 
 /// Runs Argon2 work off the async workers on a few threads of its own (one per CPU) with a
 /// bounded queue: password hashing is the server's most expensive operation (19 MiB and tens of
@@ -41,7 +41,7 @@ pub struct PasswordError(String);
 /// blocking pool each new thread's allocator arena keeps its own 19 MiB, so even a semaphore
 /// would let memory grow with the thread count. Dedicated threads keep it at one job's memory
 /// per CPU.
-pub struct PasswordWork {
+pub(crate) struct PasswordWork {
     jobs: std::sync::mpsc::SyncSender<Job>,
 }
 
@@ -54,7 +54,7 @@ pub struct PasswordWorkBusy;
 
 impl PasswordWork {
     /// `parallel` threads; at most `max_queued` jobs waiting for one.
-    pub fn new(parallel: usize, max_queued: usize) -> Self {
+    pub(crate) fn new(parallel: usize, max_queued: usize) -> Self {
         let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(max_queued);
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
         for n in 0..parallel.max(1) {
@@ -87,13 +87,13 @@ impl PasswordWork {
     }
 
     /// Sized to this machine: one thread per CPU, 16 jobs waiting per CPU.
-    pub fn for_this_machine() -> Self {
+    pub(crate) fn for_this_machine() -> Self {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self::new(cpus, cpus * 16)
     }
 
     /// Runs `job` on a password thread; refuses at once when the queue is full.
-    pub async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PasswordWorkBusy> {
@@ -153,7 +153,7 @@ fn own_block_count() -> usize {
 }
 
 /// Hashes a password with Argon2id and a fresh random salt into a PHC string.
-pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+pub(crate) fn hash_password(password: &str) -> Result<String, PasswordError> {
     let failed = |e: &dyn std::fmt::Display| PasswordError(e.to_string());
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_bytes = [0u8; Salt::RECOMMENDED_LENGTH * 4];
@@ -180,7 +180,7 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
 
 /// Whether `password` matches the PHC string `phc`. False for a malformed hash, an algorithm
 /// other than Argon2, or parameters beyond sane bounds; never panics.
-pub fn verify_password(password: &str, phc: &str) -> bool {
+pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else {
         return false;
     };
@@ -217,7 +217,7 @@ fn within_limits(params: &Params) -> bool {
 /// Does the work of one [`verify_password`] against a hash made by [`hash_password`], and
 /// discards it. Call it when a login names an unknown email, so that response times do not
 /// reveal which accounts exist.
-pub fn dummy_verify(password: &str) {
+pub(crate) fn dummy_verify(password: &str) {
     std::hint::black_box(dummy_hash(password));
 }
 

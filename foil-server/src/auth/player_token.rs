@@ -57,8 +57,10 @@ impl PlayerGrant {
 /// Why a presented token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
+    /// Genuine, but past its expiry.
     #[error("the player token has expired")]
     Expired,
+    /// Not a token this server signed (or malformed).
     #[error("invalid player token")]
     Invalid,
 }

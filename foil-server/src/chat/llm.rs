@@ -21,7 +21,7 @@ use crate::usage::{self, Meter, MeteredStream};
 
 /// A pipeline step that calls an LLM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     Eval,
     Response,
     Summarization,
@@ -29,7 +29,7 @@ pub enum Step {
 
 impl Step {
     /// The label used in metrics and in `ChatRequest::with_step`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Step::Eval => "eval",
             Step::Response => "response",
@@ -198,13 +198,12 @@ impl LlmSelection {
         };
         let all_key = headers.get("x-llm-api-key")?;
         let step = |step: Step| -> Result<StepLlm, ApiError> {
-            let model = headers.get(step.model_header())?
+            let model = headers
+                .get(step.model_header())?
                 .or(all_model)
                 .unwrap_or(default_model);
             let route = providers.resolve(model).map_err(ApiError::from)?;
-            let key = headers.get(step.key_header())?
-                .or(all_key)
-                .map(Secret::new);
+            let key = headers.get(step.key_header())?.or(all_key).map(Secret::new);
             route.key(key.as_ref()).map_err(ApiError::from)?;
             if key.is_none() && route.provider.api_key.is_some() && !route.is_offline() {
                 operator_model_allowed(&route, model, operator_models)?;
@@ -233,9 +232,7 @@ impl LlmSelection {
         let all_model = headers.get("x-llm-model")?;
         let all_key = headers.get("x-llm-api-key")?;
         let key_of = |step: Step| -> Result<Option<Secret>, ApiError> {
-            Ok(headers.get(step.key_header())?
-                .or(all_key)
-                .map(Secret::new))
+            Ok(headers.get(step.key_header())?.or(all_key).map(Secret::new))
         };
         let response_model = headers.get(Step::Response.model_header())?;
         if let Some(model) = model_override.or(response_model).or(all_model) {
@@ -282,7 +279,7 @@ fn operator_model_allowed(
 }
 
 /// The provider registry: built-in defaults, overridden and extended by `[providers.NAME]`.
-pub fn providers_from_config(config: &Config) -> anyhow::Result<Providers> {
+pub(crate) fn providers_from_config(config: &Config) -> anyhow::Result<Providers> {
     let mut providers = Providers::with_defaults();
     // A provider that needs no key (`ollama`: a default URL on this host) is reachable only
     // when the operator configured it: otherwise any caller could make the server call a

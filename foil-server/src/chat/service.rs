@@ -30,7 +30,7 @@ use crate::usage::Attribution;
 
 /// Who is chatting, and therefore which personas they reach and whose sessions they see.
 #[derive(Debug, Clone, Copy)]
-pub enum Caller {
+pub(crate) enum Caller {
     /// An API key (`key`) of this account: the account's published personas.
     Sdk { account: Uuid, key: Uuid },
     /// A signed-in user: published public personas, and their own.
@@ -39,7 +39,7 @@ pub enum Caller {
 
 impl Caller {
     /// Whom this caller's LLM calls for `persona` are recorded for.
-    pub fn attribution(self, persona: Uuid) -> Attribution {
+    pub(crate) fn attribution(self, persona: Uuid) -> Attribution {
         let (account, api_key) = match self {
             Caller::Sdk { account, key } => (account, Some(key)),
             Caller::Web { user } => (user, None),
@@ -51,7 +51,7 @@ impl Caller {
         }
     }
 
-    pub fn scope(self) -> Scope {
+    pub(crate) fn scope(self) -> Scope {
         match self {
             Caller::Sdk { account, .. } => Scope::Sdk(account),
             Caller::Web { user } => Scope::Web(user),
@@ -59,7 +59,7 @@ impl Caller {
     }
 
     /// The player `user_session_id` of `persona`, in this caller's scope.
-    pub fn player(self, persona_id: Uuid, user_session_id: &str) -> PlayerKey<'_> {
+    pub(crate) fn player(self, persona_id: Uuid, user_session_id: &str) -> PlayerKey<'_> {
         PlayerKey {
             scope: self.scope(),
             persona_id,
@@ -72,7 +72,7 @@ const MAX_USER_SESSION_ID_CHARS: usize = 128;
 const MAX_PLAYER_NAME_CHARS: usize = 64;
 
 /// Loads a persona the caller may chat with.
-pub async fn load_persona(
+pub(crate) async fn load_persona(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
@@ -104,7 +104,7 @@ pub async fn load_persona(
 /// `?user_session_id=` (and `machine_id`, optional).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SessionQuery {
+pub(crate) struct SessionQuery {
     /// The player's id in your game (≤ 128 characters).
     pub user_session_id: Option<String>,
     /// The machine; default: the player's most recently active session.
@@ -114,7 +114,7 @@ pub struct SessionQuery {
 /// `?user_session_id=` (and `machine_id`), with optional paging of the messages.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct HistoryQuery {
+pub(crate) struct HistoryQuery {
     /// The player's id in your game (≤ 128 characters).
     pub user_session_id: Option<String>,
     /// The machine; default: the player's most recently active session.
@@ -129,7 +129,7 @@ pub struct HistoryQuery {
 /// `?machine_id=` (optional).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct MachineQuery {
+pub(crate) struct MachineQuery {
     /// The machine; default: the persona's primary machine (init) or the player's most
     /// recently active session (message).
     pub machine_id: Option<String>,
@@ -148,7 +148,7 @@ fn user_session_id(raw: Option<&str>) -> Result<&str, ApiError> {
 }
 
 /// A player's `user_session_id`: present, at most 128 characters.
-pub fn check_user_session_id(id: &str) -> Result<(), ApiError> {
+pub(crate) fn check_user_session_id(id: &str) -> Result<(), ApiError> {
     require_text("user_session_id", id, MAX_USER_SESSION_ID_CHARS)
 }
 
@@ -194,7 +194,7 @@ async fn unlocked_keys(
 }
 
 /// The machines the player can play now.
-pub async fn machines(
+pub(crate) async fn machines(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
@@ -216,7 +216,8 @@ pub async fn machines(
                 name: m.name.clone(),
                 description: m.description.clone(),
                 has_session: session.is_some(),
-                session_outcome: session.and_then(|(_, outcome)| outcome.map(|o| o.as_str().to_owned())),
+                session_outcome: session
+                    .and_then(|(_, outcome)| outcome.map(|o| o.as_str().to_owned())),
                 is_linked: is_linked(&persona.document, &m.machine_key),
             })
         })
@@ -224,7 +225,7 @@ pub async fn machines(
 }
 
 /// Starts (or starts over) a session and returns the NPC's greeting.
-pub async fn init_session(
+pub(crate) async fn init_session(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
@@ -375,7 +376,7 @@ async fn prepare_message(
 }
 
 /// One turn, answered whole.
-pub async fn send_message(
+pub(crate) async fn send_message(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
@@ -397,7 +398,7 @@ pub async fn send_message(
 /// What a streamed turn tells its client, in order: the metadata, the reply's text deltas,
 /// then `Done` with the committed turn or `Error` (api.md §5). The routes frame these as SSE.
 #[derive(Debug)]
-pub enum TurnEvent {
+pub(crate) enum TurnEvent {
     /// The turn's state, score and outcome, before the reply's text.
     Metadata(StreamMetadata),
     /// The next piece of the reply.
@@ -410,7 +411,7 @@ pub enum TurnEvent {
 
 /// The events of one streamed turn; ends after `Done` or `Error` (or when the turn gives up
 /// on a client that stopped reading).
-pub struct TurnEvents(tokio::sync::mpsc::Receiver<TurnEvent>);
+pub(crate) struct TurnEvents(tokio::sync::mpsc::Receiver<TurnEvent>);
 
 impl futures_util::Stream for TurnEvents {
     type Item = TurnEvent;
@@ -428,7 +429,7 @@ impl futures_util::Stream for TurnEvents {
 /// turn runs in its own task feeding the events; when the client goes away (the events are
 /// dropped) the task drops the provider stream (cancelling the request upstream) and releases
 /// the session without writing anything.
-pub async fn send_message_stream(
+pub(crate) async fn send_message_stream(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
@@ -578,7 +579,7 @@ impl Reader {
 }
 
 /// The session's current status.
-pub async fn session_status(
+pub(crate) async fn session_status(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
@@ -592,7 +593,7 @@ pub async fn session_status(
 }
 
 /// The session with its messages, the greeting first.
-pub async fn history(
+pub(crate) async fn history(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
@@ -637,7 +638,7 @@ pub async fn history(
 }
 
 /// Starts the session over in its initial state with an empty history (same session id).
-pub async fn reset(
+pub(crate) async fn reset(
     ctx: &ApiContext,
     caller: Caller,
     persona_id: Uuid,
@@ -672,7 +673,7 @@ const OFFLINE_MODEL: &str = "offline";
 
 /// Checks an LLM key with the cheapest real call the provider offers. Never an error status
 /// for a bad key or model: the answer says what is wrong.
-pub async fn validate_llm_key(
+pub(crate) async fn validate_llm_key(
     ctx: &ApiContext,
     headers: &LlmHeaders,
     body: ValidateLlmKeyRequest,

@@ -21,7 +21,7 @@ use super::llm::{Step, StepLlm};
 
 /// The time and generation limits of the LLM calls (from the configuration).
 #[derive(Clone, Copy, Debug)]
-pub struct StepLimits {
+pub(crate) struct StepLimits {
     /// One call (for streams: the first byte and each gap).
     pub timeout: Duration,
     /// `max_tokens` of an evaluator answer.
@@ -50,7 +50,7 @@ fn to_llm(messages: Vec<PromptMessage>) -> Vec<ChatMessage> {
 /// Asks the evaluator for a decision and its reason. A bad answer is retried once with the
 /// validation error; a second bad answer becomes a `redirect` (logged with a warning, and
 /// explained in the reason). Provider failures are errors: the turn then changes nothing.
-pub async fn evaluate(
+pub(crate) async fn evaluate(
     llm: &LlmClient,
     step: &StepLlm,
     limits: &StepLimits,
@@ -115,7 +115,7 @@ fn offline_text(ctx: &ReplyContext<'_>) -> String {
 /// The NPC's reply, whole. An empty reply, one that leaks JSON or speaks "as an AI" is asked
 /// for again once, then replaced by the offline provider's line for the state; a long one is
 /// cut at a sentence end (`limits.reply_chars`).
-pub async fn reply(
+pub(crate) async fn reply(
     llm: &LlmClient,
     step: &StepLlm,
     limits: &StepLimits,
@@ -148,7 +148,7 @@ pub async fn reply(
 /// start is retried once, unseen by the player, then the fallback line is sent), and the
 /// reply ends at a sentence end near `limits.reply_chars` (the provider stream is dropped,
 /// which cancels it).
-pub async fn reply_stream(
+pub(crate) async fn reply_stream(
     llm: &LlmClient,
     step: &StepLlm,
     limits: &StepLimits,
@@ -345,7 +345,7 @@ impl GuardedReply {
 }
 
 /// Folds older messages into the session summary.
-pub async fn summarize(
+pub(crate) async fn summarize(
     llm: &LlmClient,
     step: &StepLlm,
     limits: &StepLimits,
@@ -368,7 +368,7 @@ pub async fn summarize(
 
 /// Extracts a finished machine's output variables. Unparseable answers yield no values (the
 /// variables keep their previous values) rather than failing the turn.
-pub async fn extract(
+pub(crate) async fn extract(
     llm: &LlmClient,
     step: &StepLlm,
     limits: &StepLimits,

@@ -34,7 +34,7 @@ const MAX_MEMORIES: usize = 10;
 /// A turn's hold on its session. Failure paths call [`release`](Self::release) and await it,
 /// so the player hears of the failure only once a resend can claim the session; when the turn
 /// is cancelled or panics instead, dropping the claim releases it in the background.
-pub struct TurnClaim {
+pub(crate) struct TurnClaim {
     ctx: ApiContext,
     session_id: Uuid,
     token: String,
@@ -43,7 +43,7 @@ pub struct TurnClaim {
 
 impl TurnClaim {
     /// Claims `session_id`; `Err(session_busy)` when another turn holds it.
-    pub async fn acquire(ctx: &ApiContext, session_id: Uuid) -> Result<Self, ApiError> {
+    pub(crate) async fn acquire(ctx: &ApiContext, session_id: Uuid) -> Result<Self, ApiError> {
         let token = Uuid::new_v4().to_string();
         let expires = crate::db::format_time(chrono::Utc::now() + CLAIM_TTL);
         if !sessions::claim_turn(&ctx.db, session_id, &token, &expires).await? {
@@ -58,14 +58,14 @@ impl TurnClaim {
     }
 
     /// Gives the session back without writing anything (once; later calls do nothing).
-    pub async fn release(&mut self) {
+    pub(crate) async fn release(&mut self) {
         if !std::mem::replace(&mut self.done, true) {
             release_claim(&self.ctx.db, self.session_id, &self.token).await;
         }
     }
 
     /// Passes `result` through, giving the session back first when it is an error.
-    pub async fn release_on_err<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
+    pub(crate) async fn release_on_err<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
         if result.is_err() {
             self.release().await;
         }
@@ -93,26 +93,26 @@ async fn release_claim(db: &crate::db::Db, session_id: Uuid, token: &str) {
     }
 }
 
-pub fn busy() -> ApiError {
+pub(crate) fn busy() -> ApiError {
     ApiError::conflict(
         ErrorCode::SessionBusy,
         "Another message for this session is being processed",
     )
 }
 
-pub fn ended() -> ApiError {
+pub(crate) fn ended() -> ApiError {
     ApiError::conflict(ErrorCode::SessionEnded, "This session has ended")
 }
 
 /// What the player knows between sessions: output variables and memories.
 #[derive(Debug, Clone, Default)]
-pub struct PlayerMemory {
+pub(crate) struct PlayerMemory {
     pub variables: BTreeMap<String, String>,
     pub memories: Vec<String>,
 }
 
 impl PlayerMemory {
-    pub async fn load(ctx: &ApiContext, player: &PlayerKey<'_>) -> Result<Self, ApiError> {
+    pub(crate) async fn load(ctx: &ApiContext, player: &PlayerKey<'_>) -> Result<Self, ApiError> {
         let Some((variables, memories)) = sessions::memory(&ctx.db, player).await? else {
             return Ok(Self::default());
         };
@@ -123,7 +123,7 @@ impl PlayerMemory {
         })
     }
 
-    pub fn template_vars(
+    pub(crate) fn template_vars(
         &self,
         persona: &StoredPersona,
         player_name: &str,
@@ -136,7 +136,7 @@ impl PlayerMemory {
 }
 
 /// Converts stored messages to prompt messages.
-pub fn prompt_messages(rows: &[MessageRow]) -> Vec<PromptMessage> {
+pub(crate) fn prompt_messages(rows: &[MessageRow]) -> Vec<PromptMessage> {
     rows.iter()
         .map(|m| match m.role {
             MessageRole::User => PromptMessage::user(m.content.clone()),
@@ -146,7 +146,7 @@ pub fn prompt_messages(rows: &[MessageRow]) -> Vec<PromptMessage> {
 }
 
 /// A turn that has been evaluated and applied but not yet answered or written.
-pub struct PreparedTurn {
+pub(crate) struct PreparedTurn {
     pub ctx: ApiContext,
     pub scope: Scope,
     pub persona: Arc<StoredPersona>,
@@ -165,7 +165,7 @@ pub struct PreparedTurn {
 }
 
 /// Loads, claims, evaluates and applies a player's message.
-pub async fn prepare(
+pub(crate) async fn prepare(
     ctx: &ApiContext,
     scope: Scope,
     persona: Arc<StoredPersona>,
@@ -301,7 +301,7 @@ fn unlocked_machines(
 }
 
 impl PreparedTurn {
-    pub fn machine(&self) -> &Machine {
+    pub(crate) fn machine(&self) -> &Machine {
         self.persona
             .document
             .machine(&self.machine_key)
@@ -309,7 +309,7 @@ impl PreparedTurn {
     }
 
     /// The prompt context of the reply, in the state the turn moved to.
-    pub fn reply_context(&self) -> ReplyContext<'_> {
+    pub(crate) fn reply_context(&self) -> ReplyContext<'_> {
         let machine = self.machine();
         let state = machine
             .state(&self.outcome.session.current_state)
@@ -329,7 +329,7 @@ impl PreparedTurn {
     }
 
     /// The response without its message (also the stream's `metadata` frame).
-    pub fn response(&self, message: String) -> ChatResponse {
+    pub(crate) fn response(&self, message: String) -> ChatResponse {
         let s = &self.outcome.session;
         ChatResponse {
             message,
@@ -347,7 +347,7 @@ impl PreparedTurn {
     }
 
     /// Output variables of a machine that just completed (empty otherwise).
-    pub async fn extract_variables(&self) -> BTreeMap<String, String> {
+    pub(crate) async fn extract_variables(&self) -> BTreeMap<String, String> {
         if !self.outcome.machine_completed {
             return BTreeMap::new();
         }
@@ -378,17 +378,17 @@ impl PreparedTurn {
     }
 
     /// Gives up the turn: nothing is written and the session is free for a resend.
-    pub async fn abandon(mut self) {
+    pub(crate) async fn abandon(mut self) {
         self.claim.release().await;
     }
 
     /// Passes `result` through, [abandoning](Self::abandon) the turn first when it is an error.
-    pub async fn abandon_on_err<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
+    pub(crate) async fn abandon_on_err<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
         self.claim.release_on_err(result).await
     }
 
     /// Writes the turn in one transaction and returns the response.
-    pub async fn commit(
+    pub(crate) async fn commit(
         mut self,
         reply: String,
         extracted: BTreeMap<String, String>,

@@ -14,7 +14,7 @@ fn scope_of(row: &sqlx::any::AnyRow) -> Result<KeyScope, sqlx::Error> {
 
 /// A key as its owner sees it in the list (never the key itself).
 #[derive(Debug, Clone)]
-pub struct ApiKeyInfo {
+pub(crate) struct ApiKeyInfo {
     pub id: Uuid,
     pub name: String,
     pub key_hint: String,
@@ -25,7 +25,7 @@ pub struct ApiKeyInfo {
 
 /// What authenticating a key needs.
 #[derive(Debug, Clone)]
-pub struct StoredKey {
+pub(crate) struct StoredKey {
     pub id: Uuid,
     pub user_id: Uuid,
     pub key_hash: String,
@@ -33,7 +33,7 @@ pub struct StoredKey {
     pub revoked: bool,
 }
 
-pub struct NewKey<'a> {
+pub(crate) struct NewKey<'a> {
     pub id: Uuid,
     pub user_id: Uuid,
     pub name: &'a str,
@@ -46,7 +46,11 @@ pub struct NewKey<'a> {
 /// Stores `key` unless its account already has `max_active` active keys; returns whether it
 /// was stored. The count and the insert are one statement, so a burst of creations cannot slip
 /// past the cap between a check and an insert (beyond what runs at the very same instant).
-pub async fn insert_capped(db: &Db, key: NewKey<'_>, max_active: u32) -> Result<bool, sqlx::Error> {
+pub(crate) async fn insert_capped(
+    db: &Db,
+    key: NewKey<'_>,
+    max_active: u32,
+) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
         "INSERT INTO api_keys (id, user_id, name, key_hash, key_hint, created_at, scope) \
          SELECT $1, $2, $3, $4, $5, $6, $8 WHERE (SELECT COUNT(*) FROM api_keys \
@@ -67,7 +71,7 @@ pub async fn insert_capped(db: &Db, key: NewKey<'_>, max_active: u32) -> Result<
 }
 
 /// The caller's active keys, oldest first.
-pub async fn list_active(db: &Db, user_id: Uuid) -> Result<Vec<ApiKeyInfo>, sqlx::Error> {
+pub(crate) async fn list_active(db: &Db, user_id: Uuid) -> Result<Vec<ApiKeyInfo>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, name, key_hint, scope, created_at, last_used_at FROM api_keys \
          WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at, id",
@@ -90,7 +94,12 @@ pub async fn list_active(db: &Db, user_id: Uuid) -> Result<Vec<ApiKeyInfo>, sqlx
 }
 
 /// Revokes one of the caller's active keys; false when there is no such key.
-pub async fn revoke(db: &Db, user_id: Uuid, key_id: Uuid, now: &str) -> Result<bool, sqlx::Error> {
+pub(crate) async fn revoke(
+    db: &Db,
+    user_id: Uuid,
+    key_id: Uuid,
+    now: &str,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 \
          WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
@@ -104,7 +113,10 @@ pub async fn revoke(db: &Db, user_id: Uuid, key_id: Uuid, now: &str) -> Result<b
 }
 
 /// The key whose hash this is (an indexed lookup).
-pub async fn find_by_hash(db: &Db, key_hash: &str) -> Result<Option<StoredKey>, sqlx::Error> {
+pub(crate) async fn find_by_hash(
+    db: &Db,
+    key_hash: &str,
+) -> Result<Option<StoredKey>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, user_id, key_hash, scope, revoked_at FROM api_keys WHERE key_hash = $1",
     )
@@ -125,7 +137,11 @@ pub async fn find_by_hash(db: &Db, key_hash: &str) -> Result<Option<StoredKey>, 
 
 /// Whether `key_id` is an active `mint` key of `user_id` (one indexed lookup): a player token
 /// is honoured only while the key that minted it is.
-pub async fn is_active_mint_key(db: &Db, key_id: Uuid, user_id: Uuid) -> Result<bool, sqlx::Error> {
+pub(crate) async fn is_active_mint_key(
+    db: &Db,
+    key_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, sqlx::Error> {
     let row = sqlx::query(
         "SELECT scope FROM api_keys WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
     )
@@ -139,7 +155,7 @@ pub async fn is_active_mint_key(db: &Db, key_id: Uuid, user_id: Uuid) -> Result<
 }
 
 /// Records use of a key, at most once per `stale_before` interval to keep writes rare.
-pub async fn touch(
+pub(crate) async fn touch(
     db: &Db,
     key_id: Uuid,
     now: &str,

@@ -8,7 +8,7 @@ use super::{get_uuid, Db};
 
 /// Which sessions to list.
 #[derive(Debug, Default, Clone)]
-pub struct SessionFilter {
+pub(crate) struct SessionFilter {
     pub machine_id: Option<Uuid>,
     /// `Some(None)`: only running sessions; `Some(Some("ACCEPT"))`: only that outcome.
     pub outcome: Option<Option<String>>,
@@ -18,7 +18,7 @@ pub struct SessionFilter {
 
 /// A session as its persona's owner sees it.
 #[derive(Debug, Clone)]
-pub struct SessionOverview {
+pub(crate) struct SessionOverview {
     pub id: Uuid,
     /// `sdk` (played through an API key) or `web` (web chat, the dashboard's playtest too).
     pub channel: String,
@@ -60,7 +60,7 @@ fn overview_from_row(row: &sqlx::any::AnyRow) -> Result<SessionOverview, sqlx::E
 }
 
 /// One page of a persona's sessions, most recently active first, and how many match in all.
-pub async fn list(
+pub(crate) async fn list(
     db: &Db,
     persona_id: Uuid,
     filter: &SessionFilter,
@@ -115,7 +115,7 @@ pub async fn list(
 }
 
 /// One session of a persona (`None` when it does not exist or belongs to another persona).
-pub async fn get(
+pub(crate) async fn get(
     db: &Db,
     persona_id: Uuid,
     session_id: Uuid,

@@ -4,12 +4,12 @@
 //! Ids are stored as UUID strings and timestamps as fixed-width RFC 3339 strings, so the same
 //! queries run on both databases. Placeholders are written `$1`, which both accept.
 
-pub mod api_keys;
-pub mod creator_sessions;
-pub mod personas;
-pub mod sessions;
-pub mod usage;
-pub mod users;
+pub(crate) mod api_keys;
+pub(crate) mod creator_sessions;
+pub(crate) mod personas;
+pub(crate) mod sessions;
+pub(crate) mod usage;
+pub(crate) mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,9 @@ use tokio::sync::{Mutex, MutexGuard};
 /// Which database is behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DbKind {
+    /// A SQLite file (one writer at a time).
     Sqlite,
+    /// PostgreSQL (several instances may share it).
     Postgres,
 }
 
@@ -37,6 +39,7 @@ pub struct Db {
 
 /// A write transaction; for SQLite it also holds the single-writer lock until it ends.
 pub struct WriteTx<'a> {
+    /// The open transaction.
     pub tx: sqlx::Transaction<'static, sqlx::Any>,
     _writer: Option<MutexGuard<'a, ()>>,
 }
@@ -55,6 +58,7 @@ impl std::ops::DerefMut for WriteTx<'_> {
 }
 
 impl WriteTx<'_> {
+    /// Commits (and, for SQLite, lets the next writer in).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }
@@ -115,10 +119,12 @@ impl Db {
     }
 
     /// Applies every pending migration.
+    /// Applies the migrations not applied yet.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         MIGRATOR.run(&self.pool).await
     }
 
+    /// The pool, for queries outside a write transaction.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -151,6 +157,7 @@ impl Db {
             .map(|_| ())
     }
 
+    /// Closes every connection (at shutdown).
     pub async fn close(&self) {
         self.pool.close().await
     }
@@ -162,6 +169,7 @@ pub fn now() -> String {
     format_time(chrono::Utc::now())
 }
 
+/// `t` in the stored form of [`now`].
 pub fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

@@ -52,7 +52,7 @@ impl StoredPersona {
 
 /// A persona without its definition.
 #[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema, Debug, Clone, PartialEq)]
-pub struct PersonaSummary {
+pub(crate) struct PersonaSummary {
     pub id: Uuid,
     pub name: String,
     pub description: Option<String>,
@@ -84,7 +84,7 @@ fn decode_error(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Erro
 }
 
 /// Stores a validated document as a new persona of `owner_id`.
-pub async fn create(
+pub(crate) async fn create(
     db: &Db,
     owner_id: Uuid,
     doc: &PersonaDocument,
@@ -151,7 +151,7 @@ async fn insert_machine(
 /// Replaces the definition of an existing persona in one transaction. Machines keep their ids
 /// by `machine_key`; machines that disappeared are removed with their sessions. Returns `None`
 /// when the persona does not exist.
-pub async fn replace(
+pub(crate) async fn replace(
     db: &Db,
     id: Uuid,
     doc: &PersonaDocument,
@@ -225,7 +225,7 @@ async fn machine_ids_in(
 }
 
 /// A persona with its document and machine ids.
-pub async fn get(db: &Db, id: Uuid) -> Result<Option<StoredPersona>, sqlx::Error> {
+pub(crate) async fn get(db: &Db, id: Uuid) -> Result<Option<StoredPersona>, sqlx::Error> {
     let Some(row) = sqlx::query(&format!(
         "SELECT owner_id, document, {SUMMARY_COLUMNS} FROM personas WHERE id = $1"
     ))
@@ -257,7 +257,7 @@ pub async fn get(db: &Db, id: Uuid) -> Result<Option<StoredPersona>, sqlx::Error
 }
 
 /// One persona's summary.
-pub async fn get_summary(
+pub(crate) async fn get_summary(
     db: &Db,
     id: Uuid,
 ) -> Result<Option<(Uuid, PersonaSummary)>, sqlx::Error> {
@@ -273,7 +273,7 @@ pub async fn get_summary(
 
 /// Which personas a listing shows.
 #[derive(Debug, Clone, Copy)]
-pub enum Listing {
+pub(crate) enum Listing {
     /// Published and public: anyone may browse them.
     Public,
     /// Everything the owner has, drafts too.
@@ -285,7 +285,7 @@ pub enum Listing {
 }
 
 /// A page of personas, newest first.
-pub async fn list(
+pub(crate) async fn list(
     db: &Db,
     listing: Listing,
     limit: i64,
@@ -313,7 +313,7 @@ pub async fn list(
 }
 
 /// Publishes or unpublishes; returns the new summary, or `None` if the persona is gone.
-pub async fn set_published(
+pub(crate) async fn set_published(
     db: &Db,
     id: Uuid,
     published: bool,
@@ -328,7 +328,7 @@ pub async fn set_published(
 }
 
 /// Deletes a persona; its machines, sessions, messages, unlocks and memories go with it.
-pub async fn delete(db: &Db, id: Uuid) -> Result<bool, sqlx::Error> {
+pub(crate) async fn delete(db: &Db, id: Uuid) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let done = sqlx::query("DELETE FROM personas WHERE id = $1")
         .bind(id.to_string())

@@ -59,7 +59,7 @@ fn get_outcome(row: &sqlx::any::AnyRow) -> Result<Option<Outcome>, sqlx::Error> 
 /// Whose sessions these are: an API key's account (Game SDK) or a signed-in user (web chat).
 /// Both families share the tables; the scope keeps them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     Sdk(Uuid),
     Web(Uuid),
 }
@@ -67,7 +67,7 @@ pub enum Scope {
 /// One player of one persona in one scope: the key of their sessions (one per machine), their
 /// unlocked machines and their memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlayerKey<'a> {
+pub(crate) struct PlayerKey<'a> {
     pub scope: Scope,
     pub persona_id: Uuid,
     /// The game's id for the player (`user_session_id` of the API).
@@ -90,7 +90,7 @@ fn bind_player<'q>(
 
 impl Scope {
     /// The stored form, `sdk:<uuid>` or `web:<uuid>`.
-    pub fn as_db(&self) -> String {
+    pub(crate) fn as_db(&self) -> String {
         match self {
             Scope::Sdk(id) => format!("sdk:{id}"),
             Scope::Web(id) => format!("web:{id}"),
@@ -102,7 +102,7 @@ impl Scope {
 /// their sessions (except where `to_user` already has one for the same machine), unlocks and
 /// memory. Returns the number of sessions moved. The caller has proved that it was
 /// `from_user`; sessions of non-anonymous users are never touched.
-pub async fn migrate_anonymous_progress(
+pub(crate) async fn migrate_anonymous_progress(
     db: &Db,
     from_user: Uuid,
     to_user: Uuid,
@@ -241,7 +241,7 @@ impl SessionRow {
 }
 
 /// The player's session on one machine.
-pub async fn find(
+pub(crate) async fn find(
     db: &Db,
     player: &PlayerKey<'_>,
     machine_id: Uuid,
@@ -257,7 +257,7 @@ pub async fn find(
 }
 
 /// The player's most recently active session with a persona, on any machine.
-pub async fn latest_for_player(
+pub(crate) async fn latest_for_player(
     db: &Db,
     player: &PlayerKey<'_>,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
@@ -272,7 +272,7 @@ pub async fn latest_for_player(
 }
 
 /// Every session of the player with a persona: `(machine_id, outcome)`.
-pub async fn player_sessions(
+pub(crate) async fn player_sessions(
     db: &Db,
     player: &PlayerKey<'_>,
 ) -> Result<Vec<(Uuid, Option<Outcome>)>, sqlx::Error> {
@@ -286,7 +286,7 @@ pub async fn player_sessions(
 }
 
 /// Machines the player unlocked with this persona.
-pub async fn unlocked_machines(
+pub(crate) async fn unlocked_machines(
     db: &Db,
     player: &PlayerKey<'_>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
@@ -332,7 +332,7 @@ impl MessageRow {
 }
 
 /// A session's messages with `seq > after_seq`, oldest first; at most `limit` of the newest.
-pub async fn messages(
+pub(crate) async fn messages(
     db: &Db,
     session_id: Uuid,
     after_seq: i64,
@@ -343,14 +343,14 @@ pub async fn messages(
 
 /// Which end of a range [`messages_between`] keeps when it holds more than the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keep {
+pub(crate) enum Keep {
     Oldest,
     Newest,
 }
 
 /// The messages with `after_seq < seq < before_seq`, at most `limit` of them (the oldest or
 /// the newest of the range), oldest first.
-pub async fn messages_between(
+pub(crate) async fn messages_between(
     db: &Db,
     session_id: Uuid,
     after_seq: i64,
@@ -400,7 +400,7 @@ pub async fn messages_between(
 }
 
 /// A session's summary and the last message it covers (`None` when the session is gone).
-pub async fn summary_state(
+pub(crate) async fn summary_state(
     db: &Db,
     session_id: Uuid,
 ) -> Result<Option<(Option<String>, i64)>, sqlx::Error> {
@@ -414,7 +414,7 @@ pub async fn summary_state(
 }
 
 /// The `seq` of message `message_id` in `session_id`, if it is one of its messages.
-pub async fn message_seq(
+pub(crate) async fn message_seq(
     db: &Db,
     session_id: Uuid,
     message_id: Uuid,
@@ -428,7 +428,7 @@ pub async fn message_seq(
 
 /// A message to store.
 #[derive(Debug, Clone)]
-pub struct NewMessage {
+pub(crate) struct NewMessage {
     pub role: MessageRole,
     pub content: String,
     pub state_key_at_time: Option<String>,
@@ -469,7 +469,7 @@ async fn insert_message(
 
 /// Why a session could not be (re)started or reset.
 #[derive(Debug, thiserror::Error)]
-pub enum SessionWriteError {
+pub(crate) enum SessionWriteError {
     /// A turn is running on it.
     #[error("session busy")]
     Busy,
@@ -478,7 +478,7 @@ pub enum SessionWriteError {
 }
 
 /// A session to start.
-pub struct NewSession<'a> {
+pub(crate) struct NewSession<'a> {
     pub player: PlayerKey<'a>,
     pub machine_id: Uuid,
     pub player_name: &'a str,
@@ -488,7 +488,7 @@ pub struct NewSession<'a> {
 
 /// Starts a session with its greeting — or starts an existing one over (same id, old messages
 /// gone, summary cleared).
-pub async fn start(
+pub(crate) async fn start(
     db: &Db,
     new: NewSession<'_>,
     greeting: NewMessage,
@@ -580,7 +580,7 @@ pub async fn start(
 
 /// Claims a session for one turn. False when another turn holds it (and its claim has not
 /// lapsed: a claim left by a crashed process expires at `expires_at`).
-pub async fn claim_turn(
+pub(crate) async fn claim_turn(
     db: &Db,
     session_id: Uuid,
     token: &str,
@@ -601,7 +601,11 @@ pub async fn claim_turn(
 }
 
 /// Gives up a claim without changing the session (the turn failed or was cancelled).
-pub async fn release_turn(db: &Db, session_id: Uuid, token: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn release_turn(
+    db: &Db,
+    session_id: Uuid,
+    token: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE chat_sessions SET turn_token = NULL, turn_expires_at = NULL \
          WHERE id = $1 AND turn_token = $2",
@@ -614,7 +618,7 @@ pub async fn release_turn(db: &Db, session_id: Uuid, token: &str) -> Result<(), 
 }
 
 /// Everything one turn writes, applied atomically.
-pub struct TurnCommit<'a> {
+pub(crate) struct TurnCommit<'a> {
     pub scope: Scope,
     pub session: &'a SessionRow,
     pub token: &'a str,
@@ -631,7 +635,7 @@ pub struct TurnCommit<'a> {
 
 /// Writes a turn in one transaction, releasing the claim. False (and nothing written) when
 /// the claim was lost, e.g. the session was started over meanwhile.
-pub async fn commit_turn(db: &Db, turn: TurnCommit<'_>) -> Result<bool, sqlx::Error> {
+pub(crate) async fn commit_turn(db: &Db, turn: TurnCommit<'_>) -> Result<bool, sqlx::Error> {
     let now = super::now();
     let session_id = turn.session.id.to_string();
     let mut tx = db.begin_write().await?;
@@ -700,7 +704,7 @@ pub async fn commit_turn(db: &Db, turn: TurnCommit<'_>) -> Result<bool, sqlx::Er
 }
 
 /// The player's memory with a persona: `(variables JSON, memories JSON)`.
-pub async fn memory(
+pub(crate) async fn memory(
     db: &Db,
     player: &PlayerKey<'_>,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
@@ -714,7 +718,7 @@ pub async fn memory(
 }
 
 /// Starts a session over at `initial_state` with no messages (`reset`). Same id.
-pub async fn reset(
+pub(crate) async fn reset(
     db: &Db,
     session_id: Uuid,
     initial_state: &str,
@@ -743,7 +747,7 @@ pub async fn reset(
 }
 
 /// Folds messages up to `upto_seq` into the summary, unless another summary got there first.
-pub async fn save_summary(
+pub(crate) async fn save_summary(
     db: &Db,
     session_id: Uuid,
     summary: &str,
@@ -765,7 +769,11 @@ pub async fn save_summary(
 
 /// Ends a session whose state no longer exists in its machine (the creator replaced the
 /// persona): it keeps its history and is marked finished without unlocking anything.
-pub async fn end_stale(db: &Db, session_id: Uuid, outcome: Outcome) -> Result<(), sqlx::Error> {
+pub(crate) async fn end_stale(
+    db: &Db,
+    session_id: Uuid,
+    outcome: Outcome,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE chat_sessions SET outcome = $1 WHERE id = $2 AND outcome IS NULL")
         .bind(outcome.as_str())
         .bind(session_id.to_string())

@@ -10,7 +10,7 @@ use super::Db;
 /// One row's identity: the day (UTC), who pays (account, key), for what (persona), and which
 /// model and step. `None` key / persona are stored as `''`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct UsageKey {
+pub(crate) struct UsageKey {
     pub day: String,
     pub user_id: Uuid,
     pub api_key_id: Option<Uuid>,
@@ -56,7 +56,7 @@ fn optional_id(id: Option<Uuid>) -> String {
 }
 
 /// Adds `rows` to the stored days, in one transaction.
-pub async fn add(db: &Db, rows: &[(UsageKey, UsageCounts)]) -> Result<(), sqlx::Error> {
+pub(crate) async fn add(db: &Db, rows: &[(UsageKey, UsageCounts)]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -122,7 +122,11 @@ fn counts(row: &sqlx::any::AnyRow) -> Result<UsageCounts, sqlx::Error> {
 }
 
 /// The stored totals of one payer's `day`.
-pub async fn day_totals(db: &Db, payer: Payer, day: &str) -> Result<UsageCounts, sqlx::Error> {
+pub(crate) async fn day_totals(
+    db: &Db,
+    payer: Payer,
+    day: &str,
+) -> Result<UsageCounts, sqlx::Error> {
     let (column, id) = match payer {
         Payer::Account(id) => ("user_id", id),
         Payer::Key(id) => ("api_key_id", id),
@@ -139,7 +143,7 @@ pub async fn day_totals(db: &Db, payer: Payer, day: &str) -> Result<UsageCounts,
 /// How a usage report is grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum GroupBy {
+pub(crate) enum GroupBy {
     Day,
     Persona,
     Key,
@@ -149,7 +153,7 @@ pub enum GroupBy {
 
 impl GroupBy {
     /// The query parameter value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             GroupBy::Day => "day",
             GroupBy::Persona => "persona",
@@ -173,7 +177,7 @@ impl GroupBy {
 
 /// An account's usage from `from` to `to` (days, inclusive), one entry per group value
 /// (`''` for "no key" / "no persona"), in group order.
-pub async fn report(
+pub(crate) async fn report(
     db: &Db,
     user_id: Uuid,
     from: &str,

@@ -25,7 +25,7 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
 
 /// Records a user seen in a valid token: created on first sight, and the anonymous flag,
 /// email and name kept current (an anonymous Supabase user can become a permanent one).
-pub async fn upsert_seen(db: &Db, user: &User) -> Result<(), sqlx::Error> {
+pub(crate) async fn upsert_seen(db: &Db, user: &User) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO users (id, email, display_name, is_anonymous, created_at) \
          VALUES ($1, $2, $3, $4, $5) \
@@ -45,7 +45,7 @@ pub async fn upsert_seen(db: &Db, user: &User) -> Result<(), sqlx::Error> {
 
 /// Why a local account could not be created.
 #[derive(Debug, thiserror::Error)]
-pub enum CreateUserError {
+pub(crate) enum CreateUserError {
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error(transparent)]
@@ -53,7 +53,7 @@ pub enum CreateUserError {
 }
 
 /// Creates a self-hosted account. `email` must already be normalised (trimmed, lowercase).
-pub async fn create_local(
+pub(crate) async fn create_local(
     db: &Db,
     email: &str,
     display_name: &str,
@@ -84,7 +84,7 @@ pub async fn create_local(
 }
 
 /// A self-hosted account and its password hash, by (normalised) email.
-pub async fn find_local_by_email(
+pub(crate) async fn find_local_by_email(
     db: &Db,
     email: &str,
 ) -> Result<Option<(User, String)>, sqlx::Error> {
@@ -100,18 +100,7 @@ pub async fn find_local_by_email(
         .transpose()
 }
 
-pub async fn get(db: &Db, id: Uuid) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, email, display_name, CASE WHEN is_anonymous THEN 1 ELSE 0 END AS is_anonymous \
-         FROM users WHERE id = $1",
-    )
-    .bind(id.to_string())
-    .fetch_optional(db.pool())
-    .await?;
-    row.as_ref().map(user_from_row).transpose()
-}
-
 /// Normalises an email for storage and lookup.
-pub fn normalize_email(email: &str) -> String {
+pub(crate) fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }

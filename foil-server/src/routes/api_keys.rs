@@ -9,16 +9,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::context::ApiContext;
 use crate::auth::api_key::{self, KeyScope, KEY_PREFIX};
 use crate::auth::extract::{AuthUser, Creator};
+use crate::context::ApiContext;
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{require_text, ApiJson, UuidPath};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateApiKeyRequest {
+pub(crate) struct CreateApiKeyRequest {
     /// What the key is for, e.g. the game's name.
     pub name: String,
     /// `full` (default): the SDK routes, the key a game build carries. `mint`: only minting
@@ -29,7 +29,7 @@ pub struct CreateApiKeyRequest {
 
 /// A new key. `key` is shown this once and never again. *Exact.*
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct CreatedApiKey {
+pub(crate) struct CreatedApiKey {
     pub id: Uuid,
     pub name: String,
     pub key: String,
@@ -43,7 +43,7 @@ pub struct CreatedApiKey {
 
 /// A key in the owner's list; never the key itself.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct ApiKeyListItem {
+pub(crate) struct ApiKeyListItem {
     pub id: Uuid,
     pub name: String,
     pub key_prefix: String,
@@ -161,7 +161,7 @@ async fn revoke_key(
     }
 }
 
-pub fn router() -> OpenApiRouter<ApiContext> {
+pub(crate) fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(create_key, list_keys))
         .routes(routes!(revoke_key))

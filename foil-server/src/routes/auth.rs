@@ -9,9 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::context::ApiContext;
 use crate::auth::extract::AuthUser;
 use crate::auth::password;
+use crate::context::ApiContext;
 use crate::db::{self, users::User};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{require_text, ApiJson};
@@ -19,7 +19,7 @@ use crate::rate_limit::Category;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SignupRequest {
+pub(crate) struct SignupRequest {
     pub email: String,
     pub password: String,
     #[serde(default)]
@@ -28,14 +28,14 @@ pub struct SignupRequest {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LoginRequest {
+pub(crate) struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
 /// The caller's account.
 #[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq)]
-pub struct UserInfo {
+pub(crate) struct UserInfo {
     pub id: Uuid,
     pub email: Option<String>,
     pub display_name: Option<String>,
@@ -53,7 +53,7 @@ impl From<User> for UserInfo {
 
 /// A token for a self-hosted account.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct TokenResponse {
+pub(crate) struct TokenResponse {
     pub access_token: String,
     /// Always `bearer`.
     pub token_type: String,
@@ -64,7 +64,7 @@ pub struct TokenResponse {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MigrateProgressRequest {
+pub(crate) struct MigrateProgressRequest {
     /// The `user_session_id` the anonymous player used.
     pub old_session_id: String,
     /// The anonymous player's own access token (Supabase anonymous sign-in): the proof that the
@@ -74,7 +74,7 @@ pub struct MigrateProgressRequest {
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct MigrateProgressResponse {
+pub(crate) struct MigrateProgressResponse {
     pub migrated_sessions: u64,
 }
 
@@ -265,13 +265,17 @@ async fn migrate_progress(
                 "`anonymous_token` is not a valid token of an anonymous user",
             )
         })?;
-    ctx.seen_users.remember(&ctx.db, &db::users::User {
-        id: anonymous.id,
-        email: anonymous.email,
-        display_name: anonymous.display_name,
-        is_anonymous: true,
-    })
-    .await?;
+    ctx.seen_users
+        .remember(
+            &ctx.db,
+            &db::users::User {
+                id: anonymous.id,
+                email: anonymous.email,
+                display_name: anonymous.display_name,
+                is_anonymous: true,
+            },
+        )
+        .await?;
     let migrated = db::sessions::migrate_anonymous_progress(
         &ctx.db,
         anonymous.id,
@@ -285,14 +289,14 @@ async fn migrate_progress(
 }
 
 /// `me` and `migrate-progress` ("General" rate limit).
-pub fn router() -> OpenApiRouter<ApiContext> {
+pub(crate) fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(me))
         .routes(routes!(migrate_progress))
 }
 
 /// Sign-up and login, under their own strict per-IP limit ("Login").
-pub fn login_router() -> OpenApiRouter<ApiContext> {
+pub(crate) fn login_router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(signup))
         .routes(routes!(login))

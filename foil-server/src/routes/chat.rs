@@ -33,7 +33,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, UuidPath};
 
 /// Who calls a chat route, as the chat service sees them.
-pub trait ChatCaller: FromRequestParts<ApiContext, Rejection = ApiError> {
+pub(crate) trait ChatCaller: FromRequestParts<ApiContext, Rejection = ApiError> {
     /// The service's caller for `persona`, playing as `user_session_id` (where the route has
     /// one). Refuses what the credential does not cover.
     fn chat_caller(&self, persona: Uuid, user_session_id: Option<&str>)
@@ -86,7 +86,7 @@ macro_rules! chat_family {
     ($family:ident, $doc:literal, prefix = $prefix:tt, tag = $tag:tt, security = $scheme:tt,
      operation_ids = $op:tt, caller = $caller:ty) => {
         #[doc = $doc]
-        pub mod $family {
+        pub(crate) mod $family {
             use super::*;
             use utoipa_axum::router::OpenApiRouter;
             use utoipa_axum::routes;
@@ -233,7 +233,7 @@ macro_rules! chat_family {
             }
 
             /// The routes outside the message rate-limit category.
-            pub fn general_router() -> OpenApiRouter<ApiContext> {
+            pub(crate) fn general_router() -> OpenApiRouter<ApiContext> {
                 OpenApiRouter::new()
                     .routes(routes!(machines))
                     .routes(routes!(init_session))
@@ -243,7 +243,7 @@ macro_rules! chat_family {
             }
 
             /// The message routes (their own rate-limit category).
-            pub fn chat_router() -> OpenApiRouter<ApiContext> {
+            pub(crate) fn chat_router() -> OpenApiRouter<ApiContext> {
                 OpenApiRouter::new()
                     .routes(routes!(message))
                     .routes(routes!(message_stream))

@@ -11,9 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::context::ApiContext;
 use crate::auth::extract::Creator;
 use crate::chat::llm::{LlmHeaders, StepLlm};
+use crate::context::ApiContext;
 use crate::db::users::User;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{require_text, ApiJson};
@@ -26,14 +26,14 @@ const MAX_POLISH_CHARS: usize = 20_000;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GeneratePersonaRequest {
+pub(crate) struct GeneratePersonaRequest {
     /// What the NPC should be, in a few sentences.
     pub brief: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GenerateMachineRequest {
+pub(crate) struct GenerateMachineRequest {
     /// One of the caller's personas, whose identity the scenario is written for...
     #[serde(default)]
     pub persona_id: Option<Uuid>,
@@ -46,7 +46,7 @@ pub struct GenerateMachineRequest {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PolishRequest {
+pub(crate) struct PolishRequest {
     pub text: String,
     /// Which field the text is for, e.g. `identity_prompt`.
     pub field: String,
@@ -55,7 +55,7 @@ pub struct PolishRequest {
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct PolishResponse {
+pub(crate) struct PolishResponse {
     pub text: String,
 }
 
@@ -166,7 +166,7 @@ async fn polish(
 }
 
 /// The generation routes ("Generation" rate-limit category).
-pub fn router() -> OpenApiRouter<ApiContext> {
+pub(crate) fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(generate_persona))
         .routes(routes!(generate_machine))

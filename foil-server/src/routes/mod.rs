@@ -1,16 +1,16 @@
 //! Feature routers, one module per area of the API. Each handler carries its OpenAPI
 //! description (`#[utoipa::path]`), from which `/openapi.json` is generated.
 
-pub mod api_keys;
-pub mod auth;
-pub mod chat;
-pub mod creator;
-pub mod ops;
-pub mod persona_sessions;
-pub mod personas;
-pub mod player_tokens;
-pub mod sdk;
-pub mod usage;
+pub(crate) mod api_keys;
+pub(crate) mod auth;
+pub(crate) mod chat;
+pub(crate) mod creator;
+pub(crate) mod ops;
+pub(crate) mod persona_sessions;
+pub(crate) mod personas;
+pub(crate) mod player_tokens;
+pub(crate) mod sdk;
+pub(crate) mod usage;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -59,7 +59,7 @@ impl Modify for SecuritySchemes {
 
 /// Adds the error responses every operation can give, so each handler documents only its
 /// own: 400 (malformed input), 401 (operations with security), 429 (API routes), 500 and 503.
-pub fn document_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
+pub(crate) fn document_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::Operation;
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
@@ -113,7 +113,7 @@ pub fn document_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The document every route adds itself to.
-pub fn openapi_base() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi_base() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc

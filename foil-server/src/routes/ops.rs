@@ -17,7 +17,7 @@ use crate::context::ApiContext;
 use crate::error::{ApiError, ErrorCode};
 
 #[derive(Serialize, ToSchema)]
-pub struct Health {
+pub(crate) struct Health {
     /// `ok` or `ready`.
     pub status: &'static str,
 }
@@ -73,7 +73,7 @@ async fn metrics(State(ctx): State<ApiContext>, headers: HeaderMap) -> Response 
 }
 
 /// The documented operational routes.
-pub fn router() -> OpenApiRouter<ApiContext> {
+pub(crate) fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
@@ -82,7 +82,7 @@ pub fn router() -> OpenApiRouter<ApiContext> {
 
 /// `/openapi.json`. The browsable reference at `/docs` is a page of the dashboard, served
 /// from the binary (see [`crate::dashboard`]).
-pub fn openapi_router(openapi: utoipa::openapi::OpenApi) -> Router {
+pub(crate) fn openapi_router(openapi: utoipa::openapi::OpenApi) -> Router {
     let json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     Router::new().route(
         "/openapi.json",

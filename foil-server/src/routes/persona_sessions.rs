@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::context::ApiContext;
 use crate::auth::extract::AuthUser;
+use crate::context::ApiContext;
 use crate::db::creator_sessions::{self, SessionFilter, SessionOverview};
 use crate::db::personas::StoredPersona;
 use crate::db::{self, sessions};
@@ -21,7 +21,7 @@ use crate::extract::{parse_uuid, ApiQuery, UuidPath, UuidPathPair};
 
 /// A player's session as the persona's owner sees it.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
-pub struct SessionSummary {
+pub(crate) struct SessionSummary {
     pub session_id: Uuid,
     /// `sdk` (a game, through an API key) or `web` (web chat, including dashboard playtests).
     pub channel: String,
@@ -68,7 +68,7 @@ impl SessionSummary {
 
 /// One page of sessions.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct SessionPage {
+pub(crate) struct SessionPage {
     pub sessions: Vec<SessionSummary>,
     /// How many sessions match the filter in all.
     pub total: i64,
@@ -78,7 +78,7 @@ pub struct SessionPage {
 
 /// A message with what the state machine did on it.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
-pub struct SessionMessage {
+pub(crate) struct SessionMessage {
     pub id: Uuid,
     pub seq: i64,
     /// `assistant` or `user`.
@@ -95,7 +95,7 @@ pub struct SessionMessage {
 
 /// A session with its history, oldest message first (at most the newest 1,000).
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct SessionDetail {
+pub(crate) struct SessionDetail {
     pub session: SessionSummary,
     pub messages: Vec<SessionMessage>,
 }
@@ -106,7 +106,7 @@ fn default_limit() -> i64 {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SessionListQuery {
+pub(crate) struct SessionListQuery {
     /// 1–100.
     #[serde(default = "default_limit")]
     pub limit: i64,
@@ -227,7 +227,7 @@ async fn get_session(
 }
 
 /// The owner's sessions routes ("General" rate limit).
-pub fn router() -> OpenApiRouter<ApiContext> {
+pub(crate) fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(list_sessions))
         .routes(routes!(get_session))

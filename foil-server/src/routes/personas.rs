@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::context::ApiContext;
 use crate::auth::extract::{AuthUser, Creator, MaybeAuthUser};
+use crate::context::ApiContext;
 use crate::db::personas::{Listing, PersonaSummary, StoredPersona};
 use crate::db::{self, users::User};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -40,7 +40,7 @@ fn default_limit() -> i64 {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     /// Only published, public personas (ignored with `my_personas=true`).
     #[serde(default = "default_true")]
     pub public_only: bool,
@@ -133,7 +133,11 @@ async fn get_persona(
 }
 
 /// Loads a persona the caller owns (404 if missing, 403 if someone else's).
-pub async fn owned_persona(ctx: &ApiContext, user: &User, id: Uuid) -> ApiResult<StoredPersona> {
+pub(crate) async fn owned_persona(
+    ctx: &ApiContext,
+    user: &User,
+    id: Uuid,
+) -> ApiResult<StoredPersona> {
     let persona = db::personas::get(&ctx.db, id)
         .await?
         .ok_or_else(persona_not_found)?;
@@ -163,13 +167,13 @@ async fn get_full(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SaveQuery {
+pub(crate) struct SaveQuery {
     /// Replace this persona instead of creating one.
     pub persona_id: Option<String>,
 }
 
 /// Why a persona document was refused: it did not parse, or it broke validation rules.
-pub enum DocumentProblems {
+pub(crate) enum DocumentProblems {
     Unparsable(JsonProblem),
     Invalid(Vec<ValidationIssue>),
 }
@@ -190,7 +194,7 @@ impl DocumentProblems {
 /// Parses and validates a persona document: the one check behind `creator/save` and
 /// `creator/validate` (the rules themselves live in `foil_types`, shared with `persona import`).
 /// An accepted document comes with its warnings (what it carries that is ignored).
-pub fn check_document(
+pub(crate) fn check_document(
     bytes: &[u8],
 ) -> Result<(PersonaDocument, Vec<ValidationIssue>), DocumentProblems> {
     let doc: PersonaDocument = parse_json_at(bytes).map_err(DocumentProblems::Unparsable)?;
@@ -203,7 +207,7 @@ pub fn check_document(
 }
 
 /// Parses and validates a persona document, reporting every problem at once.
-pub fn parse_document(bytes: &[u8]) -> ApiResult<PersonaDocument> {
+pub(crate) fn parse_document(bytes: &[u8]) -> ApiResult<PersonaDocument> {
     check_document(bytes)
         .map(|(doc, _)| doc)
         .map_err(|problems| match problems {
@@ -218,7 +222,7 @@ pub fn parse_document(bytes: &[u8]) -> ApiResult<PersonaDocument> {
 
 /// The result of `creator/validate`.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct ValidationReport {
+pub(crate) struct ValidationReport {
     /// True when the document would be accepted by `creator/save`.
     pub valid: bool,
     /// Every problem, each naming its path in the document (empty when valid).
@@ -355,7 +359,7 @@ async fn delete_persona(
 
 /// `document_limit`: the body limit of the routes that take a whole persona document (larger
 /// than the server-wide one; the inner layer wins).
-pub fn router(document_limit: usize) -> OpenApiRouter<ApiContext> {
+pub(crate) fn router(document_limit: usize) -> OpenApiRouter<ApiContext> {
     let documents = OpenApiRouter::new()
         .routes(routes!(save))
         .routes(routes!(validate))

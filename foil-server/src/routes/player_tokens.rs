@@ -11,18 +11,18 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::context::ApiContext;
 use crate::auth::extract::SdkAccount;
 use crate::auth::player_token::{
     PlayerGrant, DEFAULT_TTL_SECS, MAX_PERSONAS, MAX_TTL_SECS, MIN_TTL_SECS,
 };
 use crate::chat::service::check_user_session_id;
+use crate::context::ApiContext;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiJson;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MintPlayerTokenRequest {
+pub(crate) struct MintPlayerTokenRequest {
     /// The player the token acts for: the `user_session_id` the game sends (≤ 128 characters).
     pub user_session_id: String,
     /// Lifetime in seconds (60 to 86400; default 3600).
@@ -35,7 +35,7 @@ pub struct MintPlayerTokenRequest {
 
 /// A player token; send it as `X-API-Key` until `expires_at`. *Exact.*
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct MintedPlayerToken {
+pub(crate) struct MintedPlayerToken {
     pub token: String,
     /// RFC 3339, UTC.
     pub expires_at: String,
@@ -93,6 +93,6 @@ async fn mint_player_token(
     }))
 }
 
-pub fn router() -> OpenApiRouter<ApiContext> {
+pub(crate) fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new().routes(routes!(mint_player_token))
 }

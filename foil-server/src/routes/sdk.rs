@@ -7,10 +7,10 @@ use foil_types::wire::{Persona, ValidateLlmKeyRequest, ValidateLlmKeyResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::context::ApiContext;
 use crate::auth::extract::SdkAccount;
 use crate::chat::llm::LlmHeaders;
 use crate::chat::service;
+use crate::context::ApiContext;
 use crate::db::{self, personas::Listing};
 use crate::error::ApiResult;
 use crate::extract::{parse_json, RawBody};
@@ -76,7 +76,7 @@ async fn validate_llm_key(
 }
 
 /// SDK routes in the "SDK General" rate-limit category.
-pub fn general_router() -> OpenApiRouter<ApiContext> {
+pub(crate) fn general_router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(list_personas))
         .routes(routes!(validate_llm_key))

@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::context::ApiContext;
 use crate::auth::extract::AuthUser;
+use crate::context::ApiContext;
 use crate::db::usage::{GroupBy, UsageCounts};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiQuery;
@@ -21,7 +21,7 @@ const DEFAULT_DAYS: i64 = 30;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct UsageQuery {
+pub(crate) struct UsageQuery {
     /// First day (UTC, `YYYY-MM-DD`), inclusive. Default: 29 days before `to`.
     pub from: Option<String>,
     /// Last day (UTC, `YYYY-MM-DD`), inclusive. Default: today.
@@ -33,7 +33,7 @@ pub struct UsageQuery {
 
 /// One group's usage.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Default)]
-pub struct UsageRow {
+pub(crate) struct UsageRow {
     /// The day, persona id, API key id, `provider/model` or step; `""` for "none" (calls
     /// without a key, or generation outside a persona).
     pub group: String,
@@ -69,7 +69,7 @@ impl UsageRow {
 
 /// The report.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
-pub struct UsageReport {
+pub(crate) struct UsageReport {
     pub from: String,
     pub to: String,
     pub group_by: String,
@@ -134,6 +134,6 @@ async fn usage(
 }
 
 /// The usage route ("General" rate limit).
-pub fn router() -> OpenApiRouter<ApiContext> {
+pub(crate) fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new().routes(routes!(usage))
 }

@@ -1,9 +1,8 @@
 //! AI generation routes (api.md §3): offline drafts, drafts through a mock provider speaking
 //! the real OpenAI protocol, validation of model output, errors and the Generation limit.
 
-
-use axum::http::StatusCode;
 use crate::common::{keys, sample_persona, sorted, Backend, TestApp, TestRequest};
+use axum::http::StatusCode;
 use foil_mock_llm::{Fault, MockConfig, MockLlm, Reply};
 use foil_server::config::ProviderSettings;
 use serde_json::json;

@@ -3,9 +3,8 @@
 //! the public config route, state positions kept across saves, and how the dashboard's files
 //! are served (SPA fallback, cache headers, CSP, API 404s untouched).
 
-
-use axum::http::StatusCode;
 use crate::common::{keys, sample_persona, sorted, Backend, TestApp, TestRequest};
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 on_both_databases!(

@@ -7,7 +7,6 @@
 //! print `SKIP: ...` and pass, unless `FOIL_TEST_REQUIRE_SERVICES=1` (CI) makes them mandatory.
 //! The three tests share `dashboard/node_modules`, so they take turns.
 
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -231,7 +230,7 @@ mod probe {
     use std::net::TcpStream;
     use std::time::{Duration, Instant};
 
-    pub fn get_ok(url: &str, deadline: Instant) -> bool {
+    pub(super) fn get_ok(url: &str, deadline: Instant) -> bool {
         let rest = url.trim_start_matches("http://");
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         while Instant::now() < deadline {

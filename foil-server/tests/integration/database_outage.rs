@@ -4,13 +4,12 @@
 //! The outage is real: the server reaches PostgreSQL through a TCP proxy in this test, which
 //! can cut every connection and refuse new ones, then let them through again.
 
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use crate::common::{TestApp, TestRequest};
+use axum::http::StatusCode;
 use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;

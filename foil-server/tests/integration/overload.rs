@@ -1,11 +1,10 @@
 //! quality.md R5: load far beyond capacity is shed at once with 503 + `Retry-After` (not
 //! queued without bound), and the server keeps serving afterwards.
 
-
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use crate::common::{sample_persona, Backend, TestApp, TestRequest};
+use axum::http::StatusCode;
 use foil_mock_llm::{MockConfig, MockLlm};
 use foil_server::config::ProviderSettings;
 use serde_json::json;

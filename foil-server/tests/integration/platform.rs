@@ -1,9 +1,8 @@
 //! The platform routes through the real router, on SQLite and PostgreSQL: identity, API keys,
 //! personas, the SDK persona list, errors and operations.
 
-
-use axum::http::StatusCode;
 use crate::common::{keys, sample_persona, sorted, Backend, TestApp, TestRequest};
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 on_both_databases!(

@@ -5,7 +5,6 @@
 //!
 //! Needs python3 with venv and access to PyPI the first time (see `python_tools`).
 
-
 use std::path::Path;
 use std::process::Command;
 

@@ -1,8 +1,7 @@
 //! Rate limits (api.md §6) through the real router, with small configured limits.
 
-
-use axum::http::StatusCode;
 use crate::common::{sample_persona, Backend, TestApp, TestRequest};
+use axum::http::StatusCode;
 
 on_both_databases!(
     general_limit_is_per_ip_with_exact_429,

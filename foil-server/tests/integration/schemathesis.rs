@@ -4,7 +4,6 @@
 //!
 //! Needs python3 with venv and network access to PyPI the first time (see `python_tools`).
 
-
 use std::process::Command;
 
 const SCHEMATHESIS_VERSION: &str = "4.32.5";

@@ -2,12 +2,11 @@
 //! a response in plain text. Runs a full flow with every log line captured at TRACE level, then
 //! searches the SQLite files (main database and WAL) and the captured logs.
 
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use axum::http::StatusCode;
 use crate::common::{sample_persona, Backend, TestApp, TestRequest};
+use axum::http::StatusCode;
 use serde_json::json;
 
 #[derive(Clone, Default)]

@@ -3,9 +3,8 @@
 //! create or generate, keys per account are capped, failed-auth floods are throttled before the
 //! database, and `/metrics` stays bounded whatever arrives.
 
-
-use axum::http::StatusCode;
 use crate::common::{sample_persona, supabase_token, Backend, TestApp, TestRequest, JWT_SECRET};
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 on_both_databases!(

@@ -10,10 +10,10 @@ use foil_godot::dispatch::{Dispatcher, RequestId, Signal};
 
 #[path = "../../../../foil-client/tests/support/mod.rs"]
 mod shared;
-pub use shared::{SilentServer, TestServer};
+pub(crate) use shared::{SilentServer, TestServer};
 
 /// Client settings for tests: no retries, short timeouts.
-pub trait TestConfig {
+pub(crate) trait TestConfig {
     fn config(&self) -> ClientConfig;
 }
 
@@ -40,7 +40,7 @@ impl TestConfig for SilentServer {
 }
 
 /// A dispatcher configured for `server`.
-pub fn dispatcher(server: &TestServer) -> Dispatcher {
+pub(crate) fn dispatcher(server: &TestServer) -> Dispatcher {
     let d = Dispatcher::new().expect("runtime");
     d.configure(server.config()).expect("valid config");
     d
@@ -48,7 +48,11 @@ pub fn dispatcher(server: &TestServer) -> Dispatcher {
 
 /// Drains `d` (as a game's frame loop would) until every id in `ids` has its finishing
 /// signal; returns everything drained, in order. Panics after `timeout`.
-pub fn collect_finished(d: &Dispatcher, ids: &[RequestId], timeout: Duration) -> Vec<Signal> {
+pub(crate) fn collect_finished(
+    d: &Dispatcher,
+    ids: &[RequestId],
+    timeout: Duration,
+) -> Vec<Signal> {
     let deadline = Instant::now() + timeout;
     let mut all: Vec<Signal> = Vec::new();
     loop {
@@ -69,7 +73,7 @@ pub fn collect_finished(d: &Dispatcher, ids: &[RequestId], timeout: Duration) ->
 }
 
 /// The signals of one request.
-pub fn of(signals: &[Signal], id: RequestId) -> Vec<Signal> {
+pub(crate) fn of(signals: &[Signal], id: RequestId) -> Vec<Signal> {
     signals
         .iter()
         .filter(|s| s.request_id() == id)
@@ -77,10 +81,10 @@ pub fn of(signals: &[Signal], id: RequestId) -> Vec<Signal> {
         .collect()
 }
 
-pub fn json(signal: &Signal) -> serde_json::Value {
+pub(crate) fn json(signal: &Signal) -> serde_json::Value {
     serde_json::from_str(signal.payload()).unwrap_or_else(|e| panic!("not JSON ({e}): {signal:?}"))
 }
 
-pub fn names(signals: &[Signal]) -> Vec<&'static str> {
+pub(crate) fn names(signals: &[Signal]) -> Vec<&'static str> {
     signals.iter().map(Signal::name).collect()
 }

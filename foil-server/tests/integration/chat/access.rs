@@ -5,8 +5,8 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::common::{Backend, TestApp, TestRequest};
 use super::support::{chat_persona, setup, Player};
+use crate::common::{Backend, TestApp, TestRequest};
 
 crate::on_both_databases!(
     sdk_access_rules,

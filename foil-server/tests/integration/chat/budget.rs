@@ -2,10 +2,10 @@
 //! creator's texts and the new message and trims the conversation's past oldest first; below
 //! the budget nothing is trimmed.
 
-use crate::common::Backend;
 use super::support::{
     chat_persona, mock_app, openai_headers, requests_of, setup, start_mock, Player,
 };
+use crate::common::Backend;
 
 crate::on_both_databases!(long_conversations_fit_the_prompt_budget,);
 

@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use foil_mock_llm::MockConfig;
 use futures_util::future::join_all;
 
-use crate::common::{Backend, TestResponse};
 use super::support::{
     chat_persona, eval_answer, mock_app, openai_headers, setup, start_mock, Player,
 };
+use crate::common::{Backend, TestResponse};
 
 crate::on_both_databases!(
     two_messages_at_once_on_one_session,

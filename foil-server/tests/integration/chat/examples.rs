@@ -8,8 +8,8 @@ use foil_types::persona::PersonaDocument;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::common::{keys, sorted, Backend, TestApp};
 use super::support::{machine_id_of, Player, UNLOCKED_MACHINE_KEYS};
+use crate::common::{keys, sorted, Backend, TestApp};
 
 crate::on_both_databases!(example_personas_play_to_every_outcome);
 

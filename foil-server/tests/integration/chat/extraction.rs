@@ -6,11 +6,11 @@
 use foil_mock_llm::Reply;
 use serde_json::json;
 
-use crate::common::Backend;
 use super::support::{
     chat_persona, eval_answer, machine_id_of, mock_app, openai_headers, requests_of, setup,
     start_mock, Player,
 };
+use crate::common::Backend;
 
 crate::on_both_databases!(extracted_variables_reach_the_next_machine,);
 

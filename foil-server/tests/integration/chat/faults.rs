@@ -7,11 +7,11 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use foil_mock_llm::{Fault, FaultPoint, MockConfig, MockLlm, Reply};
 
-use crate::common::{Backend, TestApp, TestResponse};
 use super::support::{
     assert_rate_limited, chat_persona, eval_answer, eventually, mock_app, openai_headers,
     requests_of, setup, start_mock, Player, DEFAULT_REPLY,
 };
+use crate::common::{Backend, TestApp, TestResponse};
 
 crate::on_both_databases!(
     provider_faults_map_to_documented_errors,

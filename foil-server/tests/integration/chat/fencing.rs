@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use foil_mock_llm::{Fault, Reply};
 use serde_json::Value;
 
-use crate::common::{Backend, TestRequest};
 use super::support::{
     chat_persona, mock_app, openai_headers, requests_of, setup, start_mock, Player,
 };
+use crate::common::{Backend, TestRequest};
 
 crate::on_both_databases!(
     player_text_is_fenced_in_every_prompt,

@@ -8,11 +8,11 @@ use axum::http::StatusCode;
 use foil_mock_llm::MockConfig;
 use serde_json::{json, Value};
 
-use crate::common::{keys, sorted, Backend, TestApp, TestRequest};
 use super::support::{
     chat_persona, eval_answer, eventually, mock_app, openai_headers, requests_of, setup,
     start_mock, Player, RESET_RESULT_KEYS, SUMMARY_MARKER,
 };
+use crate::common::{keys, sorted, Backend, TestApp, TestRequest};
 
 crate::on_both_databases!(
     ended_session_and_starting_over,

@@ -9,8 +9,8 @@ use foil_server::auth::player_token::PlayerGrant;
 use serde_json::{json, Value};
 
 use super::access::all_requests;
-use crate::common::{keys, sorted, Backend, TestApp, TestRequest};
 use super::support::{assert_rate_limited, chat_persona, setup, Player};
+use crate::common::{keys, sorted, Backend, TestApp, TestRequest};
 
 crate::on_both_databases!(
     player_tokens_stand_in_for_keys,

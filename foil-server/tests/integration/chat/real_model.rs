@@ -20,9 +20,9 @@ use std::time::Instant;
 use foil_server::config::ProviderSettings;
 use serde_json::Value;
 
-use crate::common::{keys, parse_sse, sorted, Backend, TestApp, TestRequest, TestResponse};
 use super::examples::{example_documents, playthroughs};
 use super::support::{machine_id_of, Player, CHAT_RESPONSE_KEYS};
+use crate::common::{keys, parse_sse, sorted, Backend, TestApp, TestRequest, TestResponse};
 
 struct Settings {
     base_url: String,

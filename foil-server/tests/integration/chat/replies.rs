@@ -6,11 +6,11 @@
 use foil_mock_llm::{MockLlm, Reply};
 use serde_json::Value;
 
-use crate::common::{Backend, TestApp};
 use super::stream::check_stream;
 use super::support::{
     chat_persona, mock_app, openai_headers, requests_of, setup, start_mock, Player, DEFAULT_REPLY,
 };
+use crate::common::{Backend, TestApp};
 
 crate::on_both_databases!(
     unusable_replies_are_asked_again_once,

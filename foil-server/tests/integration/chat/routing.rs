@@ -5,11 +5,11 @@ use axum::http::StatusCode;
 use foil_mock_llm::{MockConfig, Reply};
 use serde_json::{json, Value};
 
-use crate::common::{keys, sorted, Backend, TestRequest};
 use super::support::{
     chat_persona, eval_answer, mock_app, openai_headers, requests_of, setup, start_mock, Player,
     DEFAULT_REPLY, VALIDATE_KEYS,
 };
+use crate::common::{keys, sorted, Backend, TestRequest};
 
 crate::on_both_databases!(
     per_step_models_and_keys_reach_the_provider,

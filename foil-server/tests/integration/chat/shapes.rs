@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
-use crate::common::{keys, sorted, Backend, TestApp};
 use super::support::{
     chat_persona, machine_id_of, setup, Player, CHAT_HISTORY_KEYS, CHAT_RESPONSE_KEYS,
     MACHINE_INFO_KEYS, MESSAGE_KEYS, SESSION_INIT_KEYS, SESSION_STATUS_KEYS, UNLOCKED_MACHINE_KEYS,
 };
+use crate::common::{keys, sorted, Backend, TestApp};
 
 crate::on_both_databases!(response_shapes_and_history, web_family_has_the_same_shapes);
 

@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use foil_mock_llm::{MockConfig, Reply};
 use serde_json::Value;
 
-use crate::common::{keys, parse_sse, sorted, Backend, SseEvent, TestApp, TestResponse};
 use super::support::{
     anthropic_headers, chat_persona, eval_answer, mock_app, openai_headers, requests_of, setup,
     start_mock, Player, CHAT_RESPONSE_KEYS, UNLOCKED_MACHINE_KEYS,
 };
+use crate::common::{keys, parse_sse, sorted, Backend, SseEvent, TestApp, TestResponse};
 
 crate::on_both_databases!(
     offline_stream_frames_and_order,

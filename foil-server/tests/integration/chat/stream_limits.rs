@@ -8,8 +8,8 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use foil_mock_llm::{MockConfig, Reply};
 
-use crate::common::{Backend, TestRequest};
 use super::support::{chat_persona, mock_app, openai_headers, setup, start_mock, Player};
+use crate::common::{Backend, TestRequest};
 
 crate::on_both_databases!(
     a_reader_that_stalls_is_dropped_and_rolled_back,

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::common::{Backend, TestApp, TestRequest, TestResponse};
 
 /// Exact key sets of api.md §4.2.
-pub const CHAT_RESPONSE_KEYS: [&str; 11] = [
+pub(super) const CHAT_RESPONSE_KEYS: [&str; 11] = [
     "message",
     "current_state",
     "score",
@@ -25,9 +25,9 @@ pub const CHAT_RESPONSE_KEYS: [&str; 11] = [
     "machine_completed",
     "unlocked_machines",
 ];
-pub const UNLOCKED_MACHINE_KEYS: [&str; 4] =
+pub(super) const UNLOCKED_MACHINE_KEYS: [&str; 4] =
     ["machine_id", "machine_key", "name", "is_auto_advance"];
-pub const MACHINE_INFO_KEYS: [&str; 7] = [
+pub(super) const MACHINE_INFO_KEYS: [&str; 7] = [
     "machine_id",
     "machine_key",
     "name",
@@ -36,7 +36,7 @@ pub const MACHINE_INFO_KEYS: [&str; 7] = [
     "session_outcome",
     "is_linked",
 ];
-pub const SESSION_INIT_KEYS: [&str; 8] = [
+pub(super) const SESSION_INIT_KEYS: [&str; 8] = [
     "session_id",
     "user_session_id",
     "persona_name",
@@ -46,7 +46,7 @@ pub const SESSION_INIT_KEYS: [&str; 8] = [
     "message",
     "machine_id",
 ];
-pub const SESSION_STATUS_KEYS: [&str; 10] = [
+pub(super) const SESSION_STATUS_KEYS: [&str; 10] = [
     "session_id",
     "persona_id",
     "machine_id",
@@ -58,7 +58,7 @@ pub const SESSION_STATUS_KEYS: [&str; 10] = [
     "started_at",
     "last_message_at",
 ];
-pub const CHAT_HISTORY_KEYS: [&str; 10] = [
+pub(super) const CHAT_HISTORY_KEYS: [&str; 10] = [
     "session_id",
     "persona_id",
     "messages",
@@ -70,7 +70,7 @@ pub const CHAT_HISTORY_KEYS: [&str; 10] = [
     "started_at",
     "last_message_at",
 ];
-pub const MESSAGE_KEYS: [&str; 8] = [
+pub(super) const MESSAGE_KEYS: [&str; 8] = [
     "id",
     "role",
     "content",
@@ -80,16 +80,16 @@ pub const MESSAGE_KEYS: [&str; 8] = [
     "follow_up_triggered",
     "created_at",
 ];
-pub const RESET_RESULT_KEYS: [&str; 2] = ["session_id", "message"];
-pub const VALIDATE_KEYS: [&str; 3] = ["valid", "model", "error"];
+pub(super) const RESET_RESULT_KEYS: [&str; 2] = ["session_id", "message"];
+pub(super) const VALIDATE_KEYS: [&str; 3] = ["valid", "model", "error"];
 
 /// The text the mock's summarization step answers with by default.
-pub const SUMMARY_MARKER: &str = "SUMMARY-MARKER: the player has been chatting.";
+pub(super) const SUMMARY_MARKER: &str = "SUMMARY-MARKER: the player has been chatting.";
 /// The text the mock's reply step answers with by default.
-pub const DEFAULT_REPLY: &str = "Mock reply from the character, in several words.";
+pub(super) const DEFAULT_REPLY: &str = "Mock reply from the character, in several words.";
 
 /// Which pipeline step a request to the mock belongs to.
-pub fn step_of(r: &RecordedRequest) -> &'static str {
+pub(super) fn step_of(r: &RecordedRequest) -> &'static str {
     match r.structured_output_name() {
         Some("evaluation") => "eval",
         Some(_) => "extract",
@@ -99,7 +99,7 @@ pub fn step_of(r: &RecordedRequest) -> &'static str {
 }
 
 /// Recorded requests of one step, oldest first.
-pub fn requests_of(mock: &MockLlm, step: &str) -> Vec<RecordedRequest> {
+pub(super) fn requests_of(mock: &MockLlm, step: &str) -> Vec<RecordedRequest> {
     mock.requests()
         .into_iter()
         .filter(|r| r.step.as_deref() == Some(step))
@@ -107,14 +107,14 @@ pub fn requests_of(mock: &MockLlm, step: &str) -> Vec<RecordedRequest> {
 }
 
 /// The evaluator's answer for `decision` / `transition_index`.
-pub fn eval_answer(decision: &str, index: Option<usize>) -> Reply {
+pub(super) fn eval_answer(decision: &str, index: Option<usize>) -> Reply {
     Reply::json(json!({"decision": decision, "transition_index": index, "reason": "scripted"}))
 }
 
 /// A mock whose requests are keyed by step (`eval`, `reply`, `summary`, `extract`) and which,
 /// with nothing queued, answers the evaluator with a bare redirect, the reply with
 /// [`DEFAULT_REPLY`] and the summary with [`SUMMARY_MARKER`].
-pub async fn start_mock(config: MockConfig) -> MockLlm {
+pub(super) async fn start_mock(config: MockConfig) -> MockLlm {
     let config = config
         .with_step_key(|r| Some(step_of(r).to_string()))
         .with_responder(|r| match step_of(r) {
@@ -127,7 +127,7 @@ pub async fn start_mock(config: MockConfig) -> MockLlm {
 }
 
 /// Points the `openai` and `anthropic` providers at the mock.
-pub fn use_mock(config: &mut Config, mock: &MockLlm) {
+pub(super) fn use_mock(config: &mut Config, mock: &MockLlm) {
     config.providers.insert(
         "openai".into(),
         ProviderSettings {
@@ -145,7 +145,7 @@ pub fn use_mock(config: &mut Config, mock: &MockLlm) {
 }
 
 /// An app whose `openai` and `anthropic` providers are `mock`.
-pub async fn mock_app(
+pub(super) async fn mock_app(
     backend: Backend,
     mock: &MockLlm,
     tweak: impl FnOnce(&mut Config),
@@ -158,7 +158,7 @@ pub async fn mock_app(
 }
 
 /// Headers selecting the mock's OpenAI protocol for every step.
-pub fn openai_headers() -> Vec<(&'static str, &'static str)> {
+pub(super) fn openai_headers() -> Vec<(&'static str, &'static str)> {
     vec![
         ("x-llm-model", "openai/mock-model"),
         ("x-llm-api-key", "k-test"),
@@ -166,7 +166,7 @@ pub fn openai_headers() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Headers selecting the mock's Anthropic protocol for every step.
-pub fn anthropic_headers() -> Vec<(&'static str, &'static str)> {
+pub(super) fn anthropic_headers() -> Vec<(&'static str, &'static str)> {
     vec![
         ("x-llm-model", "anthropic/mock-model"),
         ("x-llm-api-key", "k-test"),
@@ -177,7 +177,7 @@ pub fn anthropic_headers() -> Vec<(&'static str, &'static str)> {
 /// `main`: S0 --pass "the player says hello" (+1)--> S1 --pass "the player says goodbye" (+1)--> END,
 /// S0 has a follow-up condition; pass threshold 2; completing `main` with ACCEPT unlocks
 /// `epilogue` (a linked machine, not an entry).
-pub fn chat_persona(name: &str, published: bool) -> Value {
+pub(super) fn chat_persona(name: &str, published: bool) -> Value {
     json!({
         "persona": {
             "name": name,
@@ -234,14 +234,14 @@ pub fn chat_persona(name: &str, published: bool) -> Value {
 }
 
 /// A signed-up creator with an API key and one saved persona.
-pub struct Setup {
+pub(super) struct Setup {
     pub token: String,
     pub key: String,
     pub persona_id: String,
 }
 
 /// Signs `email` up, makes an API key and saves `doc`.
-pub async fn setup(app: &TestApp, email: &str, doc: &Value) -> Setup {
+pub(super) async fn setup(app: &TestApp, email: &str, doc: &Value) -> Setup {
     let token = app.signup(email).await;
     let key = app.create_key(&token).await;
     let persona_id = app.save_persona(&token, doc).await;
@@ -254,14 +254,14 @@ pub async fn setup(app: &TestApp, email: &str, doc: &Value) -> Setup {
 
 /// How a player authenticates: an API key (SDK routes) or a JWT (web-chat routes).
 #[derive(Clone, Debug)]
-pub enum Auth {
+pub(super) enum Auth {
     Key(String),
     Jwt(String),
 }
 
 /// A player of one persona, driving its chat routes.
 #[derive(Clone, Debug)]
-pub struct Player {
+pub(super) struct Player {
     pub auth: Auth,
     pub persona_id: String,
     pub user_session_id: String,
@@ -272,7 +272,7 @@ pub struct Player {
 }
 
 impl Player {
-    pub fn sdk(key: &str, persona_id: &str, user_session_id: &str) -> Self {
+    pub(super) fn sdk(key: &str, persona_id: &str, user_session_id: &str) -> Self {
         Player {
             auth: Auth::Key(key.into()),
             persona_id: persona_id.into(),
@@ -282,26 +282,26 @@ impl Player {
         }
     }
 
-    pub fn web(token: &str, persona_id: &str, user_session_id: &str) -> Self {
+    pub(super) fn web(token: &str, persona_id: &str, user_session_id: &str) -> Self {
         Player {
             auth: Auth::Jwt(token.into()),
             ..Player::sdk("", persona_id, user_session_id)
         }
     }
 
-    pub fn with_headers(mut self, headers: &[(&str, &str)]) -> Self {
+    pub(super) fn with_headers(mut self, headers: &[(&str, &str)]) -> Self {
         self.headers
             .extend(headers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
         self
     }
 
-    pub fn on_machine(mut self, machine_id: Option<&str>) -> Self {
+    pub(super) fn on_machine(mut self, machine_id: Option<&str>) -> Self {
         self.machine_id = machine_id.map(str::to_string);
         self
     }
 
     /// `/api/v1/sdk/chat/{pid}/{tail}` or `/api/v1/chat/{pid}/{tail}`.
-    pub fn path(&self, tail: &str) -> String {
+    pub(super) fn path(&self, tail: &str) -> String {
         let family = match self.auth {
             Auth::Key(_) => "/api/v1/sdk/chat",
             Auth::Jwt(_) => "/api/v1/chat",
@@ -335,7 +335,7 @@ impl Player {
         q
     }
 
-    pub fn init_request(&self, name: &str, gender: &str) -> TestRequest {
+    pub(super) fn init_request(&self, name: &str, gender: &str) -> TestRequest {
         self.authed(
             TestRequest::post(&self.path(&format!("init-session{}", self.machine_query()))).json(
                 &json!({
@@ -347,48 +347,48 @@ impl Player {
         )
     }
 
-    pub fn message_request(&self, message: &str) -> TestRequest {
+    pub(super) fn message_request(&self, message: &str) -> TestRequest {
         self.authed(
             TestRequest::post(&self.path(&format!("message{}", self.machine_query())))
                 .json(&json!({"message": message, "user_session_id": self.user_session_id})),
         )
     }
 
-    pub fn stream_request(&self, message: &str) -> TestRequest {
+    pub(super) fn stream_request(&self, message: &str) -> TestRequest {
         self.authed(
             TestRequest::post(&self.path(&format!("message/stream{}", self.machine_query())))
                 .json(&json!({"message": message, "user_session_id": self.user_session_id})),
         )
     }
 
-    pub fn get_request(&self, what: &str) -> TestRequest {
+    pub(super) fn get_request(&self, what: &str) -> TestRequest {
         self.authed(TestRequest::get(
             &self.path(&format!("{what}{}", self.session_query())),
         ))
     }
 
-    pub fn machines_request(&self) -> TestRequest {
+    pub(super) fn machines_request(&self) -> TestRequest {
         self.authed(TestRequest::get(&self.path(&format!(
             "machines?user_session_id={}",
             self.user_session_id
         ))))
     }
 
-    pub fn reset_request(&self) -> TestRequest {
+    pub(super) fn reset_request(&self) -> TestRequest {
         self.authed(TestRequest::post(
             &self.path(&format!("reset{}", self.session_query())),
         ))
     }
 
     /// Starts (or starts over) the session; asserts 200 and returns the SessionInit.
-    pub async fn init(&self, app: &TestApp) -> Value {
+    pub(super) async fn init(&self, app: &TestApp) -> Value {
         let res = app.send(self.init_request("Ada", "female")).await;
         assert_eq!(res.status, StatusCode::OK, "init-session: {}", res.text);
         res.json()
     }
 
     /// Sends a message; asserts 200 and returns the ChatResponse.
-    pub async fn say(&self, app: &TestApp, message: &str) -> Value {
+    pub(super) async fn say(&self, app: &TestApp, message: &str) -> Value {
         let res = app.send(self.message_request(message)).await;
         assert_eq!(
             res.status,
@@ -399,32 +399,32 @@ impl Player {
         res.json()
     }
 
-    pub async fn history(&self, app: &TestApp) -> Value {
+    pub(super) async fn history(&self, app: &TestApp) -> Value {
         let res = app.send(self.get_request("history")).await;
         assert_eq!(res.status, StatusCode::OK, "history: {}", res.text);
         res.json()
     }
 
-    pub async fn status(&self, app: &TestApp) -> Value {
+    pub(super) async fn status(&self, app: &TestApp) -> Value {
         let res = app.send(self.get_request("session")).await;
         assert_eq!(res.status, StatusCode::OK, "session: {}", res.text);
         res.json()
     }
 
-    pub async fn machines(&self, app: &TestApp) -> Vec<Value> {
+    pub(super) async fn machines(&self, app: &TestApp) -> Vec<Value> {
         let res = app.send(self.machines_request()).await;
         assert_eq!(res.status, StatusCode::OK, "machines: {}", res.text);
         res.json().as_array().expect("a list").clone()
     }
 
     /// Everything a failed turn must leave untouched: the whole history and the status.
-    pub async fn snapshot(&self, app: &TestApp) -> (Value, Value) {
+    pub(super) async fn snapshot(&self, app: &TestApp) -> (Value, Value) {
         (self.history(app).await, self.status(app).await)
     }
 }
 
 /// The machine id of `machine_key` in a `machines` listing.
-pub fn machine_id_of(machines: &[Value], machine_key: &str) -> Option<String> {
+pub(super) fn machine_id_of(machines: &[Value], machine_key: &str) -> Option<String> {
     machines
         .iter()
         .find(|m| m["machine_key"] == machine_key)
@@ -433,7 +433,7 @@ pub fn machine_id_of(machines: &[Value], machine_key: &str) -> Option<String> {
 
 /// Asserts a 429 in the rate-limit shape (`{"error": "..."}`, `Retry-After`).
 #[track_caller]
-pub fn assert_rate_limited(res: &TestResponse, retry_after: &str) {
+pub(super) fn assert_rate_limited(res: &TestResponse, retry_after: &str) {
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text);
     assert_eq!(
         res.headers.get("retry-after").and_then(|v| v.to_str().ok()),
@@ -450,7 +450,7 @@ pub fn assert_rate_limited(res: &TestResponse, retry_after: &str) {
 }
 
 /// Waits (bounded) until `check` holds, polling; returns whether it did.
-pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
+pub(super) async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

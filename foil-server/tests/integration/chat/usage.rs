@@ -6,10 +6,10 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::{Backend, TestApp, TestRequest};
 use super::support::{
     chat_persona, mock_app, openai_headers, requests_of, setup, start_mock, Player,
 };
+use crate::common::{Backend, TestApp, TestRequest};
 
 crate::on_both_databases!(
     usage_is_recorded_and_reported_per_group,

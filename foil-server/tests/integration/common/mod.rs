@@ -17,17 +17,17 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use foil_server::app;
-use foil_server::context::ApiContext;
 use foil_server::config::Config;
+use foil_server::context::ApiContext;
 use foil_server::db::Db;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+pub(crate) const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -59,7 +59,7 @@ macro_rules! on_both_databases {
 /// subscriber): in the test binary it runs the test again in a child process where it is the only
 /// test, asserts that passed and returns `false` (the caller returns); in the child it returns
 /// `true` and the test goes on. `module` is the caller's `module_path!()`.
-pub fn alone_in_process(module: &str, test: &str) -> bool {
+pub(crate) fn alone_in_process(module: &str, test: &str) -> bool {
     const ALONE: &str = "FOIL_TEST_ALONE";
     // Test names leave out the crate: `integration::security` → `security::test`.
     let name = match module.split_once("::") {
@@ -83,17 +83,17 @@ pub fn alone_in_process(module: &str, test: &str) -> bool {
     false
 }
 
-pub fn services_required() -> bool {
+pub(crate) fn services_required() -> bool {
     std::env::var("FOIL_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
 }
 
-pub fn postgres_url() -> String {
+pub(crate) fn postgres_url() -> String {
     std::env::var("FOIL_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A running app over its own database.
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub router: Router,
     pub ctx: ApiContext,
     pub backend: Backend,
@@ -106,12 +106,15 @@ pub struct TestApp {
 impl TestApp {
     /// An app with the test defaults. `None` means the backend is unavailable and the test is
     /// skipped (a message has been printed).
-    pub async fn new(backend: Backend) -> Option<TestApp> {
+    pub(crate) async fn new(backend: Backend) -> Option<TestApp> {
         Self::with_config(backend, |_| {}).await
     }
 
     /// An app whose config `tweak` adjusts (small rate limits, a pepper, ...).
-    pub async fn with_config(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    pub(crate) async fn with_config(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
         // Server logs go to the test's captured output: shown only when it fails.
         let _ = tracing_subscriber::fmt()
             .with_env_filter("info,foil_server=debug")
@@ -152,7 +155,10 @@ impl TestApp {
     }
 
     /// An app over an existing, already migrated PostgreSQL database URL.
-    pub async fn with_existing_database(url: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    pub(crate) async fn with_existing_database(
+        url: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let mut config = Config {
             jwt_secret: Some(JWT_SECRET.into()),
             database_url: url.to_string(),
@@ -165,7 +171,7 @@ impl TestApp {
 
     /// A second server instance over this app's database (same configuration, adjusted by
     /// `tweak`), as when several instances share one database.
-    pub async fn second_instance(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    pub(crate) async fn second_instance(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = self.ctx.config.as_ref().clone();
         tweak(&mut config);
         Self::build(
@@ -205,7 +211,7 @@ impl TestApp {
     }
 
     /// Sends one request through the whole router.
-    pub async fn send(&self, req: TestRequest) -> TestResponse {
+    pub(crate) async fn send(&self, req: TestRequest) -> TestResponse {
         let response = self.open(req).await;
         let status = response.status;
         let headers = response.headers.clone();
@@ -220,7 +226,7 @@ impl TestApp {
     /// Sends one request and returns as soon as the response head is there: the body is read
     /// frame by frame (see [`OpenResponse::next_event`]) and may be dropped mid-way, like a
     /// client that disconnects.
-    pub async fn open(&self, req: TestRequest) -> OpenResponse {
+    pub(crate) async fn open(&self, req: TestRequest) -> OpenResponse {
         let mut builder = Request::builder().method(req.method).uri(&req.path);
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -249,7 +255,7 @@ impl TestApp {
     }
 
     /// Signs up a self-hosted user and returns its access token.
-    pub async fn signup(&self, email: &str) -> String {
+    pub(crate) async fn signup(&self, email: &str) -> String {
         let res = self
             .send(
                 TestRequest::post("/api/v1/auth/signup").json(&serde_json::json!({
@@ -262,7 +268,7 @@ impl TestApp {
     }
 
     /// Creates an API key for the token's user and returns the plaintext.
-    pub async fn create_key(&self, token: &str) -> String {
+    pub(crate) async fn create_key(&self, token: &str) -> String {
         let res = self
             .send(
                 TestRequest::post("/api/v1/sdk/api-keys")
@@ -275,7 +281,7 @@ impl TestApp {
     }
 
     /// Saves a persona document and returns its id.
-    pub async fn save_persona(&self, token: &str, doc: &Value) -> String {
+    pub(crate) async fn save_persona(&self, token: &str, doc: &Value) -> String {
         let res = self
             .send(
                 TestRequest::post("/api/v1/creator/save")
@@ -290,7 +296,7 @@ impl TestApp {
 
 /// Mints a Supabase-style token (signed with the shared secret, as Supabase does) for claims
 /// self-hosted login never issues, such as anonymous users.
-pub fn supabase_token(sub: &str, anonymous: bool) -> String {
+pub(crate) fn supabase_token(sub: &str, anonymous: bool) -> String {
     let claims = serde_json::json!({
         "sub": sub, "aud": "authenticated", "role": "authenticated",
         "exp": chrono::Utc::now().timestamp() + 600,
@@ -337,7 +343,7 @@ fn skip_postgres(reason: &str) -> Option<String> {
 }
 
 /// A request under construction.
-pub struct TestRequest {
+pub(crate) struct TestRequest {
     pub method: Method,
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -346,7 +352,7 @@ pub struct TestRequest {
 }
 
 impl TestRequest {
-    pub fn new(method: Method, path: &str) -> Self {
+    pub(crate) fn new(method: Method, path: &str) -> Self {
         TestRequest {
             method,
             path: path.to_string(),
@@ -355,34 +361,34 @@ impl TestRequest {
             peer: "127.0.0.1:40000".parse().unwrap(),
         }
     }
-    pub fn get(path: &str) -> Self {
+    pub(crate) fn get(path: &str) -> Self {
         Self::new(Method::GET, path)
     }
-    pub fn post(path: &str) -> Self {
+    pub(crate) fn post(path: &str) -> Self {
         Self::new(Method::POST, path)
     }
-    pub fn delete(path: &str) -> Self {
+    pub(crate) fn delete(path: &str) -> Self {
         Self::new(Method::DELETE, path)
     }
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
-    pub fn bearer(self, token: &str) -> Self {
+    pub(crate) fn bearer(self, token: &str) -> Self {
         self.header("authorization", &format!("Bearer {token}"))
     }
-    pub fn api_key(self, key: &str) -> Self {
+    pub(crate) fn api_key(self, key: &str) -> Self {
         self.header("x-api-key", key)
     }
-    pub fn json(mut self, value: &Value) -> Self {
+    pub(crate) fn json(mut self, value: &Value) -> Self {
         self.body = Some(serde_json::to_vec(value).unwrap());
         self
     }
-    pub fn raw(mut self, body: impl Into<Vec<u8>>) -> Self {
+    pub(crate) fn raw(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = Some(body.into());
         self
     }
-    pub fn with_peer(mut self, ip: &str) -> Self {
+    pub(crate) fn with_peer(mut self, ip: &str) -> Self {
         self.peer = SocketAddr::new(ip.parse().unwrap(), 40000);
         self
     }
@@ -390,20 +396,20 @@ impl TestRequest {
 
 /// A finished response.
 #[derive(Debug)]
-pub struct TestResponse {
+pub(crate) struct TestResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub text: String,
 }
 
 impl TestResponse {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 
     /// Asserts an api.md §1 error body with this status and code.
     #[track_caller]
-    pub fn assert_error(&self, status: StatusCode, code: &str) {
+    pub(crate) fn assert_error(&self, status: StatusCode, code: &str) {
         assert_eq!(self.status, status, "body: {}", self.text);
         let body = self.json();
         assert_eq!(body["error"]["code"], code, "body: {}", self.text);
@@ -424,7 +430,7 @@ impl TestResponse {
 }
 
 /// Sorted keys of a JSON object, for exact key-set assertions.
-pub fn keys(value: &Value) -> Vec<String> {
+pub(crate) fn keys(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value
         .as_object()
         .unwrap_or_else(|| panic!("not an object: {value}"))
@@ -436,14 +442,14 @@ pub fn keys(value: &Value) -> Vec<String> {
 }
 
 /// `keys` for a literal list.
-pub fn sorted(list: &[&str]) -> Vec<String> {
+pub(crate) fn sorted(list: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
     v.sort();
     v
 }
 
 /// A small valid persona document.
-pub fn sample_persona(name: &str, published: bool) -> Value {
+pub(crate) fn sample_persona(name: &str, published: bool) -> Value {
     serde_json::json!({
         "persona": {
             "name": name,
@@ -470,7 +476,7 @@ pub fn sample_persona(name: &str, published: bool) -> Value {
 }
 
 /// A response whose body has not been read yet.
-pub struct OpenResponse {
+pub(crate) struct OpenResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Body,
@@ -479,7 +485,7 @@ pub struct OpenResponse {
 
 /// One server-sent event: `event: NAME` and its one-line JSON `data`.
 #[derive(Debug, Clone)]
-pub struct SseEvent {
+pub(crate) struct SseEvent {
     pub event: String,
     pub data: Value,
 }
@@ -487,7 +493,7 @@ pub struct SseEvent {
 /// Parses one SSE frame (without its blank-line terminator), asserting the exact api.md §5
 /// layout: `event: NAME\ndata: ONE-LINE-JSON`.
 #[track_caller]
-pub fn parse_sse_frame(frame: &str) -> SseEvent {
+pub(crate) fn parse_sse_frame(frame: &str) -> SseEvent {
     let lines: Vec<&str> = frame.split('\n').collect();
     assert_eq!(lines.len(), 2, "a frame is two lines: {frame:?}");
     let event = lines[0]
@@ -511,7 +517,7 @@ pub fn parse_sse_frame(frame: &str) -> SseEvent {
 /// Parses a whole SSE body: every frame is exactly `event: NAME\ndata: ONE-LINE-JSON\n\n`
 /// and nothing else is there.
 #[track_caller]
-pub fn parse_sse(text: &str) -> Vec<SseEvent> {
+pub(crate) fn parse_sse(text: &str) -> Vec<SseEvent> {
     assert!(
         text.is_empty() || text.ends_with("\n\n"),
         "the body does not end with a complete frame: {text:?}"
@@ -522,7 +528,7 @@ pub fn parse_sse(text: &str) -> Vec<SseEvent> {
 impl OpenResponse {
     /// The next complete SSE frame, or `None` at the end of the body. Panics after 10 s
     /// without one (a hung stream is a failure, not a wait).
-    pub async fn next_event(&mut self) -> Option<SseEvent> {
+    pub(crate) async fn next_event(&mut self) -> Option<SseEvent> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let frame: String = self.buffer.drain(..end + 2).collect();
@@ -552,7 +558,7 @@ impl OpenResponse {
     }
 
     /// Every remaining event, to the end of the body.
-    pub async fn rest(&mut self) -> Vec<SseEvent> {
+    pub(crate) async fn rest(&mut self) -> Vec<SseEvent> {
         let mut events = Vec::new();
         while let Some(event) = self.next_event().await {
             events.push(event);

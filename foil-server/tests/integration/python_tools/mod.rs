@@ -12,7 +12,7 @@ fn required() -> bool {
 }
 
 /// Passes the calling test with `SKIP: reason`, or fails it when services are required.
-pub fn skip(reason: &str) {
+pub(crate) fn skip(reason: &str) {
     assert!(
         !required(),
         "a Python tool is required (FOIL_TEST_REQUIRE_SERVICES=1): {reason}"
@@ -22,7 +22,7 @@ pub fn skip(reason: &str) {
 
 /// The `bin/` directory of the venv `name` holding `requirement` (a pip requirement pinned to
 /// one version), creating it on first use.
-pub fn venv_with(name: &str, requirement: &str) -> Result<PathBuf, String> {
+pub(crate) fn venv_with(name: &str, requirement: &str) -> Result<PathBuf, String> {
     // Tests of one binary running at once must not build the same venv side by side.
     static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _creating = CREATING
@@ -56,7 +56,7 @@ pub fn venv_with(name: &str, requirement: &str) -> Result<PathBuf, String> {
 
 /// A real server on a loopback socket (SQLite in a temp dir, rate limits off) seeded with the
 /// demo account and the example personas, for tools that speak HTTP from outside the process.
-pub struct DemoServer {
+pub(crate) struct DemoServer {
     pub base_url: String,
     pub demo: foil_server::server::DemoData,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -65,7 +65,7 @@ pub struct DemoServer {
 }
 
 impl DemoServer {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         use foil_server::{config::Config, context::ApiContext, db::Db};
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config {
@@ -94,7 +94,7 @@ impl DemoServer {
     }
 
     /// Graceful shutdown; panics if the server failed.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         self.task.await.unwrap().unwrap();
     }
