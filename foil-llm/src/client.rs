@@ -1,14 +1,13 @@
 //! The HTTP client: one pooled connection pool for every provider, requests per protocol,
 //! timeouts, size limits and the mapping of provider failures to [`LlmError`].
 
-use std::error::Error as _;
 use std::future::Future;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, Response};
 
-use crate::error::{sanitize, LlmError};
+use crate::error::{sanitize, transport_error, LlmError};
 use crate::metrics::CallMetrics;
 use crate::providers::{ProviderKind, Route};
 use crate::request::{ChatRequest, Completion};
@@ -507,40 +506,6 @@ async fn status_error(prepared: &Prepared<'_>, response: Response) -> LlmError {
             message,
         },
     }
-}
-
-/// Maps a transport failure (connect, reset, early close, read error) to an error.
-pub(crate) fn transport_error(provider: &str, error: &reqwest::Error) -> LlmError {
-    if error.is_timeout() {
-        return LlmError::Timeout {
-            provider: provider.to_owned(),
-        };
-    }
-    let mut innermost: Option<String> = None;
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return LlmError::Timeout {
-                    provider: provider.to_owned(),
-                };
-            }
-        }
-        innermost = Some(cause.to_string());
-        source = cause.source();
-    }
-    let what = if error.is_connect() {
-        "could not connect"
-    } else if error.is_body() || error.is_decode() {
-        "the connection failed while reading the response"
-    } else {
-        "the request failed"
-    };
-    let message = match innermost {
-        Some(cause) => format!("{what}: {}", sanitize(&cause, &[])),
-        None => what.to_owned(),
-    };
-    LlmError::upstream(provider, message)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Errors of LLM calls, their stable codes (api.md §1; the server maps them to statuses), and the sanitizer that keeps keys and
 //! raw provider bodies out of messages.
 
+use std::error::Error as _;
+
 /// Why an LLM call failed. Messages never contain a key or more than a short, sanitized excerpt
 /// of what the provider said (see [`sanitize`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -243,6 +245,40 @@ fn looks_like_key(token: &str) -> bool {
             && segment.chars().any(|c| c.is_ascii_digit())
             && segment.chars().any(|c| c.is_ascii_alphabetic())
     })
+}
+
+/// Maps a transport failure (connect, reset, early close, read error) to an error.
+pub(crate) fn transport_error(provider: &str, error: &reqwest::Error) -> LlmError {
+    if error.is_timeout() {
+        return LlmError::Timeout {
+            provider: provider.to_owned(),
+        };
+    }
+    let mut innermost: Option<String> = None;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return LlmError::Timeout {
+                    provider: provider.to_owned(),
+                };
+            }
+        }
+        innermost = Some(cause.to_string());
+        source = cause.source();
+    }
+    let what = if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "the connection failed while reading the response"
+    } else {
+        "the request failed"
+    };
+    let message = match innermost {
+        Some(cause) => format!("{what}: {}", sanitize(&cause, &[])),
+        None => what.to_owned(),
+    };
+    LlmError::upstream(provider, message)
 }
 
 #[cfg(test)]

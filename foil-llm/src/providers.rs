@@ -24,6 +24,25 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    /// The structured-output dialect a provider of this protocol is asked first unless
+    /// configured otherwise.
+    pub fn default_dialect(self) -> StructuredDialect {
+        match self {
+            ProviderKind::Anthropic => StructuredDialect::Tool,
+            _ => StructuredDialect::JsonSchema,
+        }
+    }
+
+    /// Whether a provider of this protocol can be sent `dialect` at all.
+    pub fn accepts(self, dialect: StructuredDialect) -> bool {
+        match self {
+            ProviderKind::Anthropic => {
+                matches!(dialect, StructuredDialect::Tool | StructuredDialect::Prompt)
+            }
+            _ => dialect != StructuredDialect::Tool,
+        }
+    }
+
     /// The configuration spelling: `openai`, `anthropic` or `offline`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -99,7 +118,7 @@ pub struct ProviderConfig {
     #[serde(default = "default_requires_key")]
     pub requires_key: bool,
     /// How to ask this provider for JSON first; `None`: the protocol's default
-    /// ([`StructuredDialect::default_for`]). Refusals step down from here automatically.
+    /// ([`ProviderKind::default_dialect`]). Refusals step down from here automatically.
     #[serde(default)]
     pub structured: Option<StructuredDialect>,
 }
@@ -157,8 +176,8 @@ impl ProviderConfig {
     /// protocol's default.
     pub fn first_dialect(&self) -> StructuredDialect {
         self.structured
-            .filter(|d| d.fits(self.kind))
-            .unwrap_or_else(|| StructuredDialect::default_for(self.kind))
+            .filter(|d| self.kind.accepts(*d))
+            .unwrap_or_else(|| self.kind.default_dialect())
     }
 
     /// Sets whether a key is required.

@@ -99,7 +99,7 @@ fn guarded_bytes(
             let item = match tokio::time::timeout(idle, body.next()).await {
                 Err(_) => Err(LlmError::Timeout { provider }),
                 Ok(None) => return None,
-                Ok(Some(Err(e))) => Err(crate::client::transport_error(&provider, &e)),
+                Ok(Some(Err(e))) => Err(crate::error::transport_error(&provider, &e)),
                 Ok(Some(Ok(chunk))) => {
                     total += chunk.len();
                     if total > limit {

@@ -14,7 +14,6 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use crate::error::LlmError;
-use crate::providers::ProviderKind;
 
 /// One way of asking for a JSON answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize)]
@@ -56,14 +55,6 @@ impl StructuredDialect {
         }
     }
 
-    /// What a provider of this protocol is asked first unless configured otherwise.
-    pub fn default_for(kind: ProviderKind) -> Self {
-        match kind {
-            ProviderKind::Anthropic => StructuredDialect::Tool,
-            _ => StructuredDialect::JsonSchema,
-        }
-    }
-
     /// The dialect to try when this one is refused (`None`: nothing left to drop).
     pub fn next(self) -> Option<Self> {
         match self {
@@ -73,16 +64,6 @@ impl StructuredDialect {
                 Some(StructuredDialect::Prompt)
             }
             StructuredDialect::Prompt => None,
-        }
-    }
-
-    /// Whether a provider of this protocol can be sent this dialect at all.
-    pub fn fits(self, kind: ProviderKind) -> bool {
-        match kind {
-            ProviderKind::Anthropic => {
-                matches!(self, StructuredDialect::Tool | StructuredDialect::Prompt)
-            }
-            _ => self != StructuredDialect::Tool,
         }
     }
 }

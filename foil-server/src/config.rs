@@ -205,7 +205,7 @@ fn show(value: &impl Setting, shown: Shown) -> Option<String> {
     Some(match shown {
         Shown::Plain => value,
         Shown::Secret => "<redacted>".into(),
-        Shown::Url => redact_url(&value),
+        Shown::Url => crate::redact::redact_url(&value),
     })
 }
 
@@ -395,18 +395,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-/// A database URL with any password replaced, for log lines.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
-        }
-        _ => url.to_string(),
-    }
 }
 
 /// A configuration problem, reported at start-up.

@@ -43,7 +43,7 @@ pub struct ApiContext {
     /// Open reply streams per API key and account.
     pub(crate) streams: Arc<crate::limits::StreamSlots>,
     /// Sessions being summarized or backing off after a failed summary.
-    pub summaries: Arc<crate::chat::summary::SummaryGate>,
+    pub summaries: Arc<crate::chat::summary_gate::SummaryGate>,
     /// LLM usage, summed in memory and written in batches.
     pub(crate) usage: Arc<crate::usage::UsageRecorder>,
     /// Where Argon2 runs: bounded, so logins cannot exhaust CPU or memory.

@@ -18,17 +18,16 @@ macro_rules! error_codes {
         /// Every `error.code` the API answers with: stable, and each documented in
         /// `docs/errors.md` (a test checks both ways).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[allow(missing_docs)]
-        pub enum ErrorCode {
+        pub(crate) enum ErrorCode {
             $($variant,)*
         }
 
         impl ErrorCode {
             /// Every code.
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+            pub(crate) const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
 
             /// The wire spelling (snake_case).
-            pub const fn as_str(self) -> &'static str {
+            pub(crate) const fn as_str(self) -> &'static str {
                 match self {
                     $(ErrorCode::$variant => $code,)*
                 }
@@ -98,7 +97,7 @@ error_codes! {
 
 impl ErrorCode {
     /// The code spelled `raw`, if there is one.
-    pub fn parse(raw: &str) -> Option<ErrorCode> {
+    pub(crate) fn parse(raw: &str) -> Option<ErrorCode> {
         ErrorCode::ALL.iter().copied().find(|c| c.as_str() == raw)
     }
 }
@@ -111,7 +110,7 @@ impl std::fmt::Display for ErrorCode {
 
 /// An API failure. Codes are stable and listed in `docs/errors.md`.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// 400: the request is malformed or a value is out of range.
     #[error("{message}")]
     BadRequest {
@@ -182,7 +181,7 @@ pub(crate) fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> 
 }
 
 impl ApiError {
-    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::BadRequest {
             code,
             message: message.into(),
@@ -190,21 +189,21 @@ impl ApiError {
         }
     }
 
-    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::NotFound {
             code,
             message: message.into(),
         }
     }
 
-    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Forbidden {
             code,
             message: message.into(),
         }
     }
 
-    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Conflict {
             code,
             message: message.into(),
@@ -212,7 +211,7 @@ impl ApiError {
     }
 
     /// 401 on a JWT route.
-    pub fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Unauthorized {
             code,
             message: message.into(),
@@ -221,7 +220,7 @@ impl ApiError {
     }
 
     /// 401 on an SDK route: the official SDKs expect exactly this message.
-    pub fn invalid_api_key() -> Self {
+    pub(crate) fn invalid_api_key() -> Self {
         ApiError::Unauthorized {
             code: ErrorCode::InvalidApiKey,
             message: "Invalid API key".into(),
@@ -230,7 +229,7 @@ impl ApiError {
     }
 
     /// 401 on an SDK route: a genuine player token past its `expires_at`.
-    pub fn player_token_expired() -> Self {
+    pub(crate) fn player_token_expired() -> Self {
         ApiError::Unauthorized {
             code: ErrorCode::PlayerTokenExpired,
             message: "The player token has expired; ask the game's backend for a new one".into(),
@@ -239,7 +238,7 @@ impl ApiError {
     }
 
     /// Whether this is [`ApiError::player_token_expired`].
-    pub fn is_player_token_expired(&self) -> bool {
+    pub(crate) fn is_player_token_expired(&self) -> bool {
         matches!(
             self,
             ApiError::Unauthorized {
@@ -250,7 +249,7 @@ impl ApiError {
     }
 
     /// A persona document that failed validation, with every problem.
-    pub fn invalid_persona(issues: Vec<ValidationIssue>) -> Self {
+    pub(crate) fn invalid_persona(issues: Vec<ValidationIssue>) -> Self {
         let first = issues
             .first()
             .map(|i| format!("{}: {}", i.path, i.message))
@@ -266,11 +265,11 @@ impl ApiError {
         }
     }
 
-    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn internal(err: impl Into<anyhow::Error>) -> Self {
         ApiError::Internal(err.into())
     }
 
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
@@ -289,7 +288,7 @@ impl ApiError {
     }
 
     /// The stable code in the body; `None` for a 429 rate limit, whose body is a bare string.
-    pub fn code(&self) -> Option<ErrorCode> {
+    pub(crate) fn code(&self) -> Option<ErrorCode> {
         Some(match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Unauthorized { code, .. }
@@ -423,11 +422,11 @@ impl From<foil_llm::LlmError> for ApiError {
     }
 }
 
-impl From<crate::generate::GenerateError> for ApiError {
-    fn from(e: crate::generate::GenerateError) -> Self {
+impl From<crate::generate::error::GenerateError> for ApiError {
+    fn from(e: crate::generate::error::GenerateError) -> Self {
         match e {
-            crate::generate::GenerateError::Llm(e) => e.into(),
-            unusable @ crate::generate::GenerateError::Unusable(_) => ApiError::Upstream {
+            crate::generate::error::GenerateError::Llm(e) => e.into(),
+            unusable @ crate::generate::error::GenerateError::Unusable(_) => ApiError::Upstream {
                 status: StatusCode::BAD_GATEWAY,
                 code: ErrorCode::LlmUpstreamError,
                 message: unusable.to_string(),

@@ -32,6 +32,7 @@ pub(crate) mod http_metrics;
 pub(crate) mod layers;
 pub(crate) mod limits;
 pub mod rate_limit;
+pub mod redact;
 pub(crate) mod routes;
 pub mod server;
 pub(crate) mod usage;

@@ -14,9 +14,10 @@ use uuid::Uuid;
 
 use crate::app;
 use crate::auth::{api_key, password};
-use crate::config::{redact_url, Config, LogFormat};
+use crate::config::{Config, LogFormat};
 use crate::context::ApiContext;
 use crate::db::{self, users::User, Db};
+use crate::redact::redact_url;
 
 /// Installs the global tracing subscriber (`RUST_LOG`, default `info`).
 pub fn init_tracing(format: LogFormat) {

@@ -27,7 +27,7 @@ pub(crate) const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Whom an LLM call served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Attribution {
+pub(crate) struct Attribution {
     pub account: Uuid,
     /// The API key of an SDK call.
     pub api_key: Option<Uuid>,
@@ -35,7 +35,7 @@ pub struct Attribution {
 }
 
 /// Sums usage in memory and writes it in batches.
-pub struct UsageRecorder {
+pub(crate) struct UsageRecorder {
     db: Db,
     pending: Mutex<HashMap<UsageKey, UsageCounts>>,
 }
@@ -46,7 +46,7 @@ fn today() -> String {
 }
 
 impl UsageRecorder {
-    pub fn new(db: Db) -> Arc<Self> {
+    pub(crate) fn new(db: Db) -> Arc<Self> {
         Arc::new(UsageRecorder {
             db,
             pending: Mutex::new(HashMap::new()),
@@ -59,7 +59,7 @@ impl UsageRecorder {
     }
 
     /// Writes what is pending. On failure the counts are kept for the next attempt.
-    pub async fn flush(&self) -> Result<(), sqlx::Error> {
+    pub(crate) async fn flush(&self) -> Result<(), sqlx::Error> {
         let batch: Vec<(UsageKey, UsageCounts)> = {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             pending.drain().collect()
@@ -74,7 +74,7 @@ impl UsageRecorder {
     }
 
     /// A payer's usage today: stored plus pending.
-    pub async fn today(&self, payer: Payer) -> Result<UsageCounts, sqlx::Error> {
+    pub(crate) async fn today(&self, payer: Payer) -> Result<UsageCounts, sqlx::Error> {
         let day = today();
         let mut total = db::usage::day_totals(&self.db, payer, &day).await?;
         let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
@@ -111,7 +111,7 @@ pub(crate) fn spawn_flushing(recorder: &Arc<UsageRecorder>) -> tokio::task::Join
 
 /// Records the calls made for one [`Attribution`].
 #[derive(Clone)]
-pub struct Meter {
+pub(crate) struct Meter {
     recorder: Arc<UsageRecorder>,
     who: Attribution,
 }
@@ -123,7 +123,7 @@ impl fmt::Debug for Meter {
 }
 
 impl Meter {
-    pub fn new(recorder: Arc<UsageRecorder>, who: Attribution) -> Self {
+    pub(crate) fn new(recorder: Arc<UsageRecorder>, who: Attribution) -> Self {
         Meter { recorder, who }
     }
 
@@ -140,7 +140,7 @@ impl Meter {
     }
 
     /// One finished call of `step`: the provider's `reported` usage, else `estimate()`.
-    pub fn call(
+    pub(crate) fn call(
         &self,
         route: &Route,
         step: &'static str,
@@ -173,7 +173,7 @@ impl Meter {
     }
 
     /// One player message answered (counted on the response step's row).
-    pub fn turn(&self, response: &Route) {
+    pub(crate) fn turn(&self, response: &Route) {
         self.recorder.add(
             self.key(response, "response"),
             UsageCounts {
@@ -184,7 +184,7 @@ impl Meter {
     }
 
     /// 429 `quota_exceeded` when the account or the key has used its daily budget.
-    pub async fn check_budget(&self, config: &Config) -> Result<(), ApiError> {
+    pub(crate) async fn check_budget(&self, config: &Config) -> Result<(), ApiError> {
         let mut checks = vec![(
             Payer::Account(self.who.account),
             config.budget_account_tokens_per_day,
@@ -249,7 +249,7 @@ fn seconds_to_midnight() -> u64 {
 
 /// A provider stream that records its usage when it is dropped (finished or cancelled): the
 /// provider's report when the stream ended properly, else an estimate from what arrived.
-pub struct MeteredStream {
+pub(crate) struct MeteredStream {
     inner: LlmStream,
     meter: Option<Meter>,
     route: Route,
@@ -262,7 +262,7 @@ pub struct MeteredStream {
 }
 
 impl MeteredStream {
-    pub fn new(
+    pub(crate) fn new(
         inner: LlmStream,
         meter: Option<Meter>,
         route: Route,

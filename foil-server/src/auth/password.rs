@@ -50,7 +50,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The work queue is full; the caller should retry shortly (503 + `Retry-After`).
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("password work queue is full")]
-pub struct PasswordWorkBusy;
+pub(crate) struct PasswordWorkBusy;
 
 impl PasswordWork {
     /// `parallel` threads; at most `max_queued` jobs waiting for one.

@@ -56,7 +56,7 @@ impl Step {
 
 /// The model and key of one step, and whom its calls are recorded for.
 #[derive(Clone, Debug)]
-pub struct StepLlm {
+pub(crate) struct StepLlm {
     pub route: Route,
     /// The caller's key; `None` means the operator's key (or none, for keyless providers).
     pub key: Option<Secret>,
@@ -65,12 +65,12 @@ pub struct StepLlm {
 }
 
 impl StepLlm {
-    pub fn is_offline(&self) -> bool {
+    pub(crate) fn is_offline(&self) -> bool {
         self.route.is_offline()
     }
 
     /// One whole completion on this step's model, recorded with its usage.
-    pub async fn complete(
+    pub(crate) async fn complete(
         &self,
         llm: &LlmClient,
         request: &ChatRequest,
@@ -93,7 +93,7 @@ impl StepLlm {
     }
 
     /// A streamed completion on this step's model, recorded when the stream is dropped.
-    pub async fn stream(
+    pub(crate) async fn stream(
         &self,
         llm: &LlmClient,
         request: &ChatRequest,
@@ -113,7 +113,7 @@ impl StepLlm {
 
 /// The resolved model and key of every step of one request.
 #[derive(Clone, Debug)]
-pub struct LlmSelection {
+pub(crate) struct LlmSelection {
     pub eval: StepLlm,
     pub response: StepLlm,
     pub summarization: StepLlm,
@@ -124,7 +124,7 @@ pub struct LlmSelection {
 /// as such and reported (400 `invalid_header`) when it is asked for, where it always was.
 /// Holds callers' keys: no `Debug`, never logged.
 #[derive(Default)]
-pub struct LlmHeaders {
+pub(crate) struct LlmHeaders {
     /// Present, non-empty values, trimmed.
     values: Vec<(&'static str, String)>,
     /// Headers present but not valid text.
@@ -145,7 +145,7 @@ impl LlmHeaders {
     ];
 
     /// Reads the `X-LLM-*` headers of `headers`.
-    pub fn from_headers(headers: &HeaderMap) -> Self {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let mut read = LlmHeaders::default();
         for name in Self::NAMES {
             match headers.get(name).map(|v| v.to_str()) {
@@ -185,7 +185,7 @@ impl LlmSelection {
     /// Resolves every step from the request's `X-LLM-*` headers. `model_override` (the body of
     /// `validate-llm-key`) takes the place of `X-LLM-Model`. Unknown models are 400
     /// `llm_model_unknown`; a provider that needs a key nobody gave is 400 `llm_key_required`.
-    pub fn from_headers(
+    pub(crate) fn from_headers(
         headers: &LlmHeaders,
         providers: &Providers,
         default_model: &str,
@@ -225,7 +225,7 @@ impl LlmSelection {
     /// response step would use given the headers; failing those, the first other step that
     /// names a model; `None` when the request names no model at all (then only `offline` can
     /// run, and nothing needs checking).
-    pub fn validation_target(
+    pub(crate) fn validation_target(
         headers: &LlmHeaders,
         model_override: Option<&str>,
     ) -> Result<Option<(String, Option<Secret>)>, ApiError> {
@@ -247,7 +247,7 @@ impl LlmSelection {
     }
 
     /// Every step's calls recorded by `meter`.
-    pub fn metered(mut self, meter: Meter) -> Self {
+    pub(crate) fn metered(mut self, meter: Meter) -> Self {
         for step in [&mut self.eval, &mut self.response, &mut self.summarization] {
             step.meter = Some(meter.clone());
         }

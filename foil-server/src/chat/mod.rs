@@ -5,5 +5,6 @@
 pub(crate) mod llm;
 pub(crate) mod service;
 pub(crate) mod steps;
-pub mod summary;
+pub(crate) mod summary;
+pub mod summary_gate;
 pub(crate) mod turn;

@@ -18,6 +18,7 @@ use foil_llm::{ChatMessage, ChatRequest, LlmClient, LlmError, StructuredOutput};
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::llm::{Step, StepLlm};
+use crate::db::sessions::{MessageRole, MessageRow};
 
 /// The time and generation limits of the LLM calls (from the configuration).
 #[derive(Clone, Copy, Debug)]
@@ -399,4 +400,14 @@ pub(crate) async fn extract(
             BTreeMap::new()
         }),
     )
+}
+
+/// Converts stored messages to prompt messages.
+pub(crate) fn prompt_messages(rows: &[MessageRow]) -> Vec<PromptMessage> {
+    rows.iter()
+        .map(|m| match m.role {
+            MessageRole::User => PromptMessage::user(m.content.clone()),
+            MessageRole::Assistant => PromptMessage::assistant(m.content.clone()),
+        })
+        .collect()
 }

@@ -22,7 +22,7 @@ use super::steps;
 use crate::context::ApiContext;
 use crate::db::personas::StoredPersona;
 use crate::db::sessions::{
-    self, MessageRole, MessageRow, NewMessage, PlayerKey, Scope, SessionRow, TurnCommit,
+    self, MessageRole, NewMessage, PlayerKey, Scope, SessionRow, TurnCommit,
 };
 use crate::error::{ApiError, ErrorCode};
 
@@ -135,16 +135,6 @@ impl PlayerMemory {
     }
 }
 
-/// Converts stored messages to prompt messages.
-pub(crate) fn prompt_messages(rows: &[MessageRow]) -> Vec<PromptMessage> {
-    rows.iter()
-        .map(|m| match m.role {
-            MessageRole::User => PromptMessage::user(m.content.clone()),
-            MessageRole::Assistant => PromptMessage::assistant(m.content.clone()),
-        })
-        .collect()
-}
-
 /// A turn that has been evaluated and applied but not yet answered or written.
 pub(crate) struct PreparedTurn {
     pub ctx: ApiContext,
@@ -207,7 +197,7 @@ pub(crate) async fn prepare(
             ctx.config.summary_window as i64,
         )
         .await?;
-        let recent = prompt_messages(&rows);
+        let recent = steps::prompt_messages(&rows);
 
         let eval_ctx = EvalContext {
             persona: &persona.document.persona,

@@ -9,7 +9,7 @@ use super::{get_bool, get_uuid, now, Db};
 
 /// A stored persona with its parsed document.
 #[derive(Debug, Clone)]
-pub struct StoredPersona {
+pub(crate) struct StoredPersona {
     pub id: Uuid,
     pub owner_id: Uuid,
     pub name: String,
@@ -25,14 +25,14 @@ pub struct StoredPersona {
 }
 
 impl StoredPersona {
-    pub fn machine_id(&self, key: &str) -> Option<Uuid> {
+    pub(crate) fn machine_id(&self, key: &str) -> Option<Uuid> {
         self.machine_ids
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, id)| *id)
     }
 
-    pub fn machine_key(&self, id: Uuid) -> Option<&str> {
+    pub(crate) fn machine_key(&self, id: Uuid) -> Option<&str> {
         self.machine_ids
             .iter()
             .find(|(_, i)| *i == id)
@@ -40,7 +40,7 @@ impl StoredPersona {
     }
 
     /// The document with the server's ids filled in (`GET .../full`, `persona export`).
-    pub fn document_with_ids(&self) -> PersonaDocument {
+    pub(crate) fn document_with_ids(&self) -> PersonaDocument {
         let mut doc = self.document.clone();
         doc.persona.id = Some(self.id);
         for machine in &mut doc.machines {

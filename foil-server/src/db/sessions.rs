@@ -8,7 +8,7 @@ use super::Db;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageRole {
+pub(crate) enum MessageRole {
     /// The player (`user`).
     User,
     /// The NPC (`assistant`).
@@ -17,7 +17,7 @@ pub enum MessageRole {
 
 impl MessageRole {
     /// The stored and wire form.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             MessageRole::User => "user",
             MessageRole::Assistant => "assistant",
@@ -157,7 +157,7 @@ pub(crate) async fn migrate_anonymous_progress(
 
 /// A stored session.
 #[derive(Debug, Clone)]
-pub struct SessionRow {
+pub(crate) struct SessionRow {
     pub id: Uuid,
     pub persona_id: Uuid,
     pub machine_id: Uuid,
@@ -207,7 +207,7 @@ impl SessionRow {
     }
 
     /// The session as `GET …/session` answers it.
-    pub fn status(self) -> SessionStatus {
+    pub(crate) fn status(self) -> SessionStatus {
         SessionStatus {
             last_message_at: self.last_message_at(),
             session_id: self.id,
@@ -223,7 +223,7 @@ impl SessionRow {
     }
 
     /// The session with `messages`, as `GET …/history` answers it.
-    pub fn history(self, messages: Vec<MessageRow>) -> ChatHistory {
+    pub(crate) fn history(self, messages: Vec<MessageRow>) -> ChatHistory {
         let status = self.status();
         ChatHistory {
             session_id: status.session_id,
@@ -301,7 +301,7 @@ pub(crate) async fn unlocked_machines(
 
 /// A stored message.
 #[derive(Debug, Clone)]
-pub struct MessageRow {
+pub(crate) struct MessageRow {
     pub id: Uuid,
     pub seq: i64,
     pub role: MessageRole,
@@ -317,7 +317,7 @@ pub struct MessageRow {
 
 impl MessageRow {
     /// The message as the chat history shows it to players (no evaluator reason).
-    pub fn into_message(self) -> Message {
+    pub(crate) fn into_message(self) -> Message {
         Message {
             id: self.id,
             role: self.role.as_str().to_owned(),

@@ -22,7 +22,7 @@ pub(crate) struct UsageKey {
 
 /// What is counted per row.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UsageCounts {
+pub(crate) struct UsageCounts {
     pub calls: i64,
     /// Calls whose provider reported no usage, so their tokens are estimates.
     pub estimated_calls: i64,
@@ -46,7 +46,7 @@ impl AddAssign for UsageCounts {
 
 impl UsageCounts {
     /// Input plus output tokens.
-    pub fn tokens(&self) -> i64 {
+    pub(crate) fn tokens(&self) -> i64 {
         self.input_tokens + self.output_tokens
     }
 }
@@ -95,7 +95,7 @@ pub(crate) async fn add(db: &Db, rows: &[(UsageKey, UsageCounts)]) -> Result<(),
 
 /// Whose day a budget looks at.
 #[derive(Debug, Clone, Copy)]
-pub enum Payer {
+pub(crate) enum Payer {
     Account(Uuid),
     Key(Uuid),
 }

@@ -241,7 +241,7 @@ impl fmt::Debug for RateLimitConfig {
             .field("max_tracked_keys", &self.max_tracked_keys)
             .field(
                 "redis_url",
-                &self.redis_url.as_deref().map(crate::config::redact_url),
+                &self.redis_url.as_deref().map(crate::redact::redact_url),
             )
             .field("redis_key_prefix", &self.redis_key_prefix)
             .field("redis_timeout_ms", &self.redis_timeout_ms)

@@ -280,6 +280,13 @@ async fn api_keys_per_account_are_capped(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_labels_stay_bounded_whatever_arrives() {
+    // The metrics registry is process-wide: other tests' requests must not be counted here.
+    if !crate::common::alone_in_process(
+        module_path!(),
+        "metrics_labels_stay_bounded_whatever_arrives",
+    ) {
+        return;
+    }
     let Some(app) = TestApp::new(Backend::Sqlite).await else {
         return;
     };

@@ -5,7 +5,7 @@
 //! saved one, with one retry that feeds the problems back; the built-in `offline` provider
 //! drafts deterministically from the brief.
 
-use foil_llm::{ChatMessage, ChatRequest, LlmClient, LlmError};
+use foil_llm::{ChatMessage, ChatRequest, LlmClient};
 use foil_types::persona::{
     DecisionType, Limits, Machine, PersonaDocument, PersonaInfo, ScoringMode, State, Transition,
 };
@@ -14,22 +14,15 @@ use utoipa::ToSchema;
 
 use crate::chat::llm::StepLlm;
 
+pub(crate) mod error;
+pub(crate) use error::GenerateError;
+
 /// A drafted persona.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub(crate) struct PersonaDraft {
     pub name: String,
     pub description: String,
     pub identity_prompt: String,
-}
-
-/// Why a draft could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum GenerateError {
-    #[error(transparent)]
-    Llm(#[from] LlmError),
-    /// The model's answer was unusable twice.
-    #[error("the model did not produce a usable {0}")]
-    Unusable(&'static str),
 }
 
 fn first_json_object(text: &str) -> Option<&str> {
