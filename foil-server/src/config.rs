@@ -541,12 +541,29 @@ pub fn env_help() -> String {
     let mut out = String::from(
         "CONFIGURATION (a TOML file via --config; FOIL_* environment variables win):\n",
     );
+    // Lines of at most ~96 columns: the text wraps under itself.
+    const TEXT_COLUMNS: usize = 96 - WIDTH - 3;
     let mut line = |var: &str, help: &str, default: Option<String>| {
         let text = match default {
             Some(default) if !help.ends_with(']') => format!("{help} [{default}]"),
             _ => help.to_owned(),
         };
-        out.push_str(&format!("  {var:<WIDTH$} {text}\n"));
+        let mut lines = vec![String::new()];
+        for word in text.split_whitespace() {
+            let current = lines.last_mut().expect("one line at least");
+            if !current.is_empty() && current.len() + 1 + word.len() > TEXT_COLUMNS {
+                lines.push(word.to_owned());
+            } else {
+                if !current.is_empty() {
+                    current.push(' ');
+                }
+                current.push_str(word);
+            }
+        }
+        out.push_str(&format!("  {var:<WIDTH$} {}\n", lines[0]));
+        for more in &lines[1..] {
+            out.push_str(&format!("  {:<WIDTH$} {more}\n", ""));
+        }
     };
     for setting in Config::help_lines() {
         line(&setting.var, setting.help, setting.default);
