@@ -118,7 +118,7 @@ impl Setting for LogFormat {
 
 /// One line of `--help`: the variable, what it does, and the default unless the text says it.
 struct HelpLine {
-    var: String,
+    var: &'static str,
     help: &'static str,
     default: Option<String>,
 }
@@ -170,14 +170,20 @@ macro_rules! settings {
         }
 
         impl Config {
-            /// Sets the setting of `FOIL_{name}`; `Ok(false)` when no setting has that name.
-            fn set_from_env(&mut self, name: &str, value: &str) -> Result<bool, String> {
+            /// Every variable of the table.
+            const ENV_VARS: &'static [&'static str] = &[
+                $(concat!("FOIL_", $env),)*
+                $(concat!("FOIL_", $nested_env),)*
+            ];
+
+            /// Sets the setting of `FOIL_{name}`; a name no setting has changes nothing.
+            fn set_from_env(&mut self, name: &str, value: &str) -> Result<(), String> {
                 match name {
                     $($env => self.$field = Setting::from_env(value)?,)*
                     $($nested_env => self.$($path).+ = Setting::from_env(value)?,)*
-                    _ => return Ok(false),
+                    _ => {}
                 }
-                Ok(true)
+                Ok(())
             }
 
             /// `--help`'s lines for the table's settings, in its order.
@@ -185,12 +191,12 @@ macro_rules! settings {
                 let defaults = Config::default();
                 vec![
                     $(HelpLine {
-                        var: concat!("FOIL_", $env).to_string(),
+                        var: concat!("FOIL_", $env),
                         help: $help,
                         default: defaults.$field.describe(),
                     },)*
                     $(HelpLine {
-                        var: concat!("FOIL_", $nested_env).to_string(),
+                        var: concat!("FOIL_", $nested_env),
                         help: $nested_help,
                         default: defaults.$($path).+.describe(),
                     },)*
@@ -484,14 +490,13 @@ impl Config {
     /// The `FOIL_*` variables among `vars` that name no setting: a typo there would otherwise
     /// be silently ignored, so the server warns about them at start-up.
     pub fn unknown_env_vars(vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
-        let known: Vec<String> = Config::help_lines().into_iter().map(|l| l.var).collect();
         vars.into_iter()
             .map(|(var, _)| var)
             .filter(|var| {
                 var.starts_with("FOIL_")
                     && var != "FOIL_CONFIG"
                     && !var.starts_with("FOIL_PROVIDER_")
-                    && !known.contains(var)
+                    && !Config::ENV_VARS.contains(&var.as_str())
             })
             .collect()
     }
@@ -566,7 +571,7 @@ pub fn env_help() -> String {
         }
     };
     for setting in Config::help_lines() {
-        line(&setting.var, setting.help, setting.default);
+        line(setting.var, setting.help, setting.default);
     }
     for (var, help) in PROVIDER_HELP {
         line(var, help, None);
@@ -667,7 +672,7 @@ mod tests {
                 _ => "changed-value".to_string(),
             };
             let mut c = Config::default();
-            c.apply_env(env(&[(line.var.as_str(), value.as_str())]))
+            c.apply_env(env(&[(line.var, value.as_str())]))
                 .unwrap_or_else(|e| panic!("{}: {e}", line.var));
             assert_ne!(
                 format!("{c:?}"),

@@ -27,7 +27,15 @@ pub(crate) enum Step {
     Summarization,
 }
 
+/// The model every step uses unless its own header names one.
+const ALL_MODEL_HEADER: &str = "x-llm-model";
+/// The key every step uses unless its own header gives one.
+const ALL_KEY_HEADER: &str = "x-llm-api-key";
+
 impl Step {
+    /// Every step.
+    const ALL: [Step; 3] = [Step::Eval, Step::Response, Step::Summarization];
+
     /// The label used in metrics and in `ChatRequest::with_step`.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -132,22 +140,16 @@ pub(crate) struct LlmHeaders {
 }
 
 impl LlmHeaders {
-    /// Every header a step's model or key can come from.
-    const NAMES: [&'static str; 8] = [
-        "x-llm-model",
-        "x-llm-api-key",
-        "x-llm-eval-model",
-        "x-llm-eval-api-key",
-        "x-llm-response-model",
-        "x-llm-response-api-key",
-        "x-llm-summarization-model",
-        "x-llm-summarization-api-key",
-    ];
-
-    /// Reads the `X-LLM-*` headers of `headers`.
+    /// Reads the `X-LLM-*` headers of `headers`: the shared model and key, and each step's.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let mut read = LlmHeaders::default();
-        for name in Self::NAMES {
+        let per_step = Step::ALL
+            .into_iter()
+            .flat_map(|step| [step.model_header(), step.key_header()]);
+        for name in [ALL_MODEL_HEADER, ALL_KEY_HEADER]
+            .into_iter()
+            .chain(per_step)
+        {
             match headers.get(name).map(|v| v.to_str()) {
                 None => {}
                 Some(Err(_)) => read.invalid.push(name),
@@ -194,9 +196,9 @@ impl LlmSelection {
     ) -> Result<Self, ApiError> {
         let all_model = match model_override {
             Some(m) => Some(m),
-            None => headers.get("x-llm-model")?,
+            None => headers.get(ALL_MODEL_HEADER)?,
         };
-        let all_key = headers.get("x-llm-api-key")?;
+        let all_key = headers.get(ALL_KEY_HEADER)?;
         let step = |step: Step| -> Result<StepLlm, ApiError> {
             let model = headers
                 .get(step.model_header())?
@@ -229,8 +231,8 @@ impl LlmSelection {
         headers: &LlmHeaders,
         model_override: Option<&str>,
     ) -> Result<Option<(String, Option<Secret>)>, ApiError> {
-        let all_model = headers.get("x-llm-model")?;
-        let all_key = headers.get("x-llm-api-key")?;
+        let all_model = headers.get(ALL_MODEL_HEADER)?;
+        let all_key = headers.get(ALL_KEY_HEADER)?;
         let key_of = |step: Step| -> Result<Option<Secret>, ApiError> {
             Ok(headers.get(step.key_header())?.or(all_key).map(Secret::new))
         };

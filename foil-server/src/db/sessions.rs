@@ -2,6 +2,7 @@
 
 use foil_types::persona::Outcome;
 use foil_types::wire::{ChatHistory, Message, PlayerGender, SessionStatus};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::Db;
@@ -42,7 +43,15 @@ fn get_parsed<T>(
 ) -> Result<T, sqlx::Error> {
     use sqlx::Row;
     let text: String = row.try_get(column)?;
-    parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+    parse_text(column, &text, parse)
+}
+
+fn parse_text<T>(
+    column: &str,
+    text: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    parse(text).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: column.to_string(),
         source: format!("unexpected value `{text}`").into(),
     })
@@ -52,7 +61,7 @@ fn get_parsed<T>(
 fn get_outcome(row: &sqlx::any::AnyRow) -> Result<Option<Outcome>, sqlx::Error> {
     use sqlx::Row;
     let text: Option<String> = row.try_get("outcome")?;
-    text.map(|_| get_parsed(row, "outcome", Outcome::parse))
+    text.map(|text| parse_text("outcome", &text, Outcome::parse))
         .transpose()
 }
 
@@ -499,21 +508,14 @@ pub(crate) async fn start(
         "SELECT id, turn_token, turn_expires_at FROM chat_sessions \
          WHERE {PLAYER_MATCHES} AND machine_id = $4"
     );
-    let existing: Option<(String, Option<String>, Option<String>)> = {
-        use sqlx::Row;
-        let row = bind_player(sqlx::query(&sql), &new.player)
-            .bind(new.machine_id.to_string())
-            .fetch_optional(&mut *tx.tx)
-            .await?;
-        row.map(|row| {
-            Ok::<_, sqlx::Error>((
-                row.try_get("id")?,
-                row.try_get("turn_token")?,
-                row.try_get("turn_expires_at")?,
-            ))
-        })
-        .transpose()?
-    };
+    let existing = bind_player(sqlx::query(&sql), &new.player)
+        .bind(new.machine_id.to_string())
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+    let existing = existing
+        .as_ref()
+        .map(<(String, Option<String>, Option<String>)>::from_row)
+        .transpose()?;
     let id = match existing {
         Some((_, Some(_), Some(expires))) if expires > now => return Err(SessionWriteError::Busy),
         Some((id, _, _)) => {
@@ -538,22 +540,20 @@ pub(crate) async fn start(
         }
         None => {
             let id = Uuid::new_v4().to_string();
-            sqlx::query(
-                "INSERT INTO chat_sessions (id, scope, persona_id, machine_id, user_session_id, \
+            let insert = sqlx::query(
+                "INSERT INTO chat_sessions (scope, persona_id, user_session_id, id, machine_id, \
                  player_name, player_gender, current_state, started_at, last_message_at, \
                  last_active_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
-            )
-            .bind(&id)
-            .bind(new.player.scope.as_db())
-            .bind(new.player.persona_id.to_string())
-            .bind(new.machine_id.to_string())
-            .bind(new.player.user_session_id)
-            .bind(new.player_name)
-            .bind(new.player_gender.as_str())
-            .bind(new.initial_state)
-            .bind(&now)
-            .execute(&mut *tx.tx)
-            .await?;
+            );
+            bind_player(insert, &new.player)
+                .bind(&id)
+                .bind(new.machine_id.to_string())
+                .bind(new.player_name)
+                .bind(new.player_gender.as_str())
+                .bind(new.initial_state)
+                .bind(&now)
+                .execute(&mut *tx.tx)
+                .await?;
             id
         }
     };
@@ -670,34 +670,35 @@ pub(crate) async fn commit_turn(db: &Db, turn: TurnCommit<'_>) -> Result<bool, s
     )
     .await?;
     insert_message(&mut tx.tx, turn.session.id, last_seq + 2, &turn.reply, &now).await?;
+    let player = PlayerKey {
+        scope: turn.scope,
+        persona_id: turn.session.persona_id,
+        user_session_id: &turn.session.user_session_id,
+    };
     for machine_id in turn.unlocked {
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO machine_unlocks (scope, persona_id, user_session_id, machine_id, created_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(turn.scope.as_db())
-        .bind(turn.session.persona_id.to_string())
-        .bind(&turn.session.user_session_id)
-        .bind(machine_id.to_string())
-        .bind(&now)
-        .execute(&mut *tx.tx)
-        .await?;
+        );
+        bind_player(insert, &player)
+            .bind(machine_id.to_string())
+            .bind(&now)
+            .execute(&mut *tx.tx)
+            .await?;
     }
     if let Some((variables, memories)) = &turn.memory {
-        sqlx::query(
+        let upsert = sqlx::query(
             "INSERT INTO player_memory (scope, persona_id, user_session_id, variables, memories, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (scope, persona_id, user_session_id) DO UPDATE SET \
              variables = excluded.variables, memories = excluded.memories, updated_at = excluded.updated_at",
-        )
-        .bind(turn.scope.as_db())
-        .bind(turn.session.persona_id.to_string())
-        .bind(&turn.session.user_session_id)
-        .bind(variables)
-        .bind(memories)
-        .bind(&now)
-        .execute(&mut *tx.tx)
-        .await?;
+        );
+        bind_player(upsert, &player)
+            .bind(variables)
+            .bind(memories)
+            .bind(&now)
+            .execute(&mut *tx.tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(true)
@@ -708,13 +709,11 @@ pub(crate) async fn memory(
     db: &Db,
     player: &PlayerKey<'_>,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
-    use sqlx::Row;
     let sql = format!("SELECT variables, memories FROM player_memory WHERE {PLAYER_MATCHES}");
     let row = bind_player(sqlx::query(&sql), player)
         .fetch_optional(db.pool())
         .await?;
-    row.map(|row| Ok((row.try_get("variables")?, row.try_get("memories")?)))
-        .transpose()
+    row.as_ref().map(<(String, String)>::from_row).transpose()
 }
 
 /// Starts a session over at `initial_state` with no messages (`reset`). Same id.
