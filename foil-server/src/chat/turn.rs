@@ -183,12 +183,7 @@ pub(crate) async fn prepare(
     };
     let mut claim = TurnClaim::acquire(ctx, session.id).await?;
     let decided = async {
-        let player = PlayerKey {
-            scope,
-            persona_id: persona.id,
-            user_session_id: &session.user_session_id,
-        };
-        let memory = PlayerMemory::load(ctx, &player).await?;
+        let memory = PlayerMemory::load(ctx, &session.player(scope)).await?;
         let vars = memory.template_vars(&persona, &session.player_name, session.player_gender);
         let rows = sessions::messages(
             &ctx.db,

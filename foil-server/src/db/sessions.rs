@@ -208,6 +208,15 @@ fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> 
 }
 
 impl SessionRow {
+    /// The player this session belongs to, in `scope`.
+    pub(crate) fn player(&self, scope: Scope) -> PlayerKey<'_> {
+        PlayerKey {
+            scope,
+            persona_id: self.persona_id,
+            user_session_id: &self.user_session_id,
+        }
+    }
+
     /// When the last message was stored (the greeting, at first).
     fn last_message_at(&self) -> String {
         self.last_message_at
@@ -670,11 +679,7 @@ pub(crate) async fn commit_turn(db: &Db, turn: TurnCommit<'_>) -> Result<bool, s
     )
     .await?;
     insert_message(&mut tx.tx, turn.session.id, last_seq + 2, &turn.reply, &now).await?;
-    let player = PlayerKey {
-        scope: turn.scope,
-        persona_id: turn.session.persona_id,
-        user_session_id: &turn.session.user_session_id,
-    };
+    let player = turn.session.player(turn.scope);
     for machine_id in turn.unlocked {
         let insert = sqlx::query(
             "INSERT INTO machine_unlocks (scope, persona_id, user_session_id, machine_id, created_at) \
