@@ -17,16 +17,26 @@ fn runtime_threads() -> usize {
         .count()
 }
 
-/// Waits (at most 2 s) until at least `n` runtime threads run: a new thread names itself.
-fn wait_for_threads(n: usize) -> usize {
+/// The runtime thread count once `done` accepts it, or after 2 s. Both edges lag the API: a new
+/// thread names itself after it starts, and a joined thread's /proc entry goes a moment after
+/// `pthread_join` returns (the kernel wakes the joiner before it releases the task).
+fn settled_thread_count(done: impl Fn(usize) -> bool) -> usize {
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
     loop {
         let count = runtime_threads();
-        if count >= n || std::time::Instant::now() > deadline {
+        if done(count) || std::time::Instant::now() > deadline {
             return count;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+fn wait_for_threads(n: usize) -> usize {
+    settled_thread_count(|count| count >= n)
+}
+
+fn wait_for_no_threads() -> usize {
+    settled_thread_count(|count| count == 0)
 }
 
 #[test]
@@ -44,11 +54,11 @@ fn shutdown_stops_the_runtime_threads() {
         runtime_threads()
     );
     d.shutdown();
-    assert_eq!(runtime_threads(), 0, "all stopped");
+    assert_eq!(wait_for_no_threads(), 0, "all stopped");
     assert_eq!(d.drain(usize::MAX).len(), 3);
     // A new dispatcher works after an old one was shut down (a node entering the tree again).
     let d2 = Dispatcher::new().unwrap();
     assert!(wait_for_threads(2) >= 2);
     drop(d2);
-    assert_eq!(runtime_threads(), 0);
+    assert_eq!(wait_for_no_threads(), 0);
 }
