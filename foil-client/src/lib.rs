@@ -17,6 +17,8 @@
 //!   with the server's `error.code` and `Retry-After`.
 //! * [`SessionTracker`] / [`GameEvent`] — state changes, score changes, completed machines,
 //!   unlocked machines and ended sessions, derived from successive responses.
+//! * [`engine`] — the request engine of the native plugins: a private runtime, request ids,
+//!   an event queue taken by the game's thread (or a callback), cancellation, and game events.
 //! * [`validate`] — the argument checks, for layers that must refuse input synchronously.
 //!
 //! The client needs a Tokio runtime (with the time driver) to run its futures.
@@ -54,6 +56,7 @@
 mod client;
 mod config;
 mod credential;
+pub mod engine;
 mod error;
 mod events;
 pub mod validate;

@@ -23,14 +23,13 @@ use std::os::raw::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
-use foil_client::{validate, ClientConfig, ClientError, LlmHeaders, StreamEvent};
-use futures_util::StreamExt;
+use foil_client::{validate, ClientConfig, LlmHeaders};
 
 use crate::args::{argument_failure, client_failure, optional, required};
 use crate::boundary::{
     boundary, set_client_error, set_thread_error, with_client_error, with_thread_error, Failure,
 };
-use crate::client::{to_json, ClientInner, Finish, Track};
+use crate::client::{engine_failure, ClientInner};
 pub use crate::types::{
     FoilClient, FoilClientConfig, FoilEvent, FoilEventCallback, FoilEventKind, FoilStatus,
 };
@@ -77,17 +76,6 @@ fn request(
             }
         }
     })
-}
-
-/// A simple request's job: run `call`, answer RESPONSE with its JSON, tell the tracker.
-async fn respond<T: serde::Serialize>(
-    call: impl std::future::Future<Output = Result<T, ClientError>>,
-    track: impl FnOnce(T) -> Track,
-) -> Finish {
-    match call.await {
-        Ok(value) => Finish::Response(to_json(&value), track(value)),
-        Err(error) => Finish::Error(error),
-    }
 }
 
 /// The library's version, e.g. `"0.1.0"` (the same as the FOIL_VERSION macro of the header
@@ -303,9 +291,7 @@ pub unsafe extern "C" fn foil_client_set_api_key(
 #[no_mangle]
 pub unsafe extern "C" fn foil_list_personas(client: *mut FoilClient) -> u64 {
     request(client, |inner| {
-        inner.submit(|client, _, _| async move {
-            respond(client.list_personas(), |_| Track::Nothing).await
-        })
+        inner.engine.list_personas().map_err(engine_failure)
     })
 }
 
@@ -333,10 +319,10 @@ pub unsafe extern "C" fn foil_list_machines(
             )
         };
         validate::list_machines(persona, player).map_err(argument_failure)?;
-        let (persona, player) = (persona.to_string(), player.to_string());
-        inner.submit(|client, _, _| async move {
-            respond(client.list_machines(&persona, &player), |_| Track::Nothing).await
-        })
+        inner
+            .engine
+            .list_machines(persona, player)
+            .map_err(engine_failure)
     })
 }
 
@@ -371,20 +357,10 @@ pub unsafe extern "C" fn foil_init_session(
             )
         };
         validate::init_session(persona, player, name, gender, machine).map_err(argument_failure)?;
-        let (persona, player, name, gender) = (
-            persona.to_string(),
-            player.to_string(),
-            name.to_string(),
-            gender.to_string(),
-        );
-        let machine = machine.map(str::to_string);
-        inner.submit(|client, _, _| async move {
-            respond(
-                client.init_session(&persona, &player, &name, &gender, machine.as_deref()),
-                Track::Init,
-            )
-            .await
-        })
+        inner
+            .engine
+            .init_session(persona, player, name, gender, machine)
+            .map_err(engine_failure)
     })
 }
 
@@ -408,15 +384,12 @@ pub unsafe extern "C" fn foil_send_message(
 ) -> u64 {
     request(client, |inner| {
         // SAFETY: the caller's contract on the strings.
-        let args = unsafe { message_args(persona_id, user_session_id, message, machine_id) }?;
-        inner.submit(|client, _, _| async move {
-            let (persona, player, message, machine) = args;
-            respond(
-                client.send_message(&persona, &player, &message, machine.as_deref()),
-                Track::Turn,
-            )
-            .await
-        })
+        let (persona, player, message, machine) =
+            unsafe { message_args(persona_id, user_session_id, message, machine_id) }?;
+        inner
+            .engine
+            .send_message(persona, player, message, machine)
+            .map_err(engine_failure)
     })
 }
 
@@ -442,51 +415,25 @@ pub unsafe extern "C" fn foil_send_message_stream(
 ) -> u64 {
     request(client, |inner| {
         // SAFETY: the caller's contract on the strings.
-        let args = unsafe { message_args(persona_id, user_session_id, message, machine_id) }?;
-        inner.submit(|client, shared, id| async move {
-            let (persona, player, message, machine) = args;
-            let stream =
-                client.send_message_stream(&persona, &player, &message, machine.as_deref());
-            futures_util::pin_mut!(stream);
-            while let Some(item) = stream.next().await {
-                let (kind, payload) = match item {
-                    Ok(StreamEvent::Metadata(meta)) => {
-                        (FoilEventKind::STREAM_METADATA, to_json(&meta))
-                    }
-                    Ok(StreamEvent::TextDelta(text)) => (FoilEventKind::TEXT_DELTA, text),
-                    Ok(StreamEvent::Done(response)) => return Finish::StreamDone(response),
-                    Ok(StreamEvent::Error(message)) => {
-                        return Finish::Failed(foil_client::ErrorPayload {
-                            status: 0,
-                            code: "stream_error".into(),
-                            message,
-                            retry_after: None,
-                        })
-                    }
-                    Err(error) => return Finish::Error(error),
-                };
-                if !shared.push_partial(id, kind, payload) {
-                    // Cancelled: its finishing event is already queued.
-                    return Finish::Error(ClientError::Cancelled);
-                }
-            }
-            Finish::Error(ClientError::Transport(
-                "the stream ended before the reply was complete".into(),
-            ))
-        })
+        let (persona, player, message, machine) =
+            unsafe { message_args(persona_id, user_session_id, message, machine_id) }?;
+        inner
+            .engine
+            .send_message_stream(persona, player, message, machine)
+            .map_err(engine_failure)
     })
 }
 
-type MessageArgs = (String, String, String, Option<String>);
+type MessageArgs<'a> = (&'a str, &'a str, &'a str, Option<&'a str>);
 
 /// # Safety
 /// The strings are NULL or NUL-terminated.
-unsafe fn message_args(
+unsafe fn message_args<'a>(
     persona_id: *const c_char,
     user_session_id: *const c_char,
     message: *const c_char,
     machine_id: *const c_char,
-) -> Result<MessageArgs, Failure> {
+) -> Result<MessageArgs<'a>, Failure> {
     // SAFETY: forwarded contract.
     let (persona, player, text, machine) = unsafe {
         (
@@ -497,23 +444,18 @@ unsafe fn message_args(
         )
     };
     validate::send_message(persona, player, text, machine).map_err(argument_failure)?;
-    Ok((
-        persona.to_string(),
-        player.to_string(),
-        text.to_string(),
-        machine.map(str::to_string),
-    ))
+    Ok((persona, player, text, machine))
 }
 
-type SessionArgs = (String, String, Option<String>);
+type SessionArgs<'a> = (&'a str, &'a str, Option<&'a str>);
 
 /// # Safety
 /// The strings are NULL or NUL-terminated.
-unsafe fn session_args(
+unsafe fn session_args<'a>(
     persona_id: *const c_char,
     user_session_id: *const c_char,
     machine_id: *const c_char,
-) -> Result<SessionArgs, Failure> {
+) -> Result<SessionArgs<'a>, Failure> {
     // SAFETY: forwarded contract.
     let (persona, player, machine) = unsafe {
         (
@@ -523,11 +465,7 @@ unsafe fn session_args(
         )
     };
     validate::session(persona, player, machine).map_err(argument_failure)?;
-    Ok((
-        persona.to_string(),
-        player.to_string(),
-        machine.map(str::to_string),
-    ))
+    Ok((persona, player, machine))
 }
 
 /// Requests the session's status (`GET /api/v1/sdk/chat/{persona_id}/session`; ERROR 404
@@ -551,13 +489,10 @@ pub unsafe extern "C" fn foil_get_session(
         // SAFETY: the caller's contract on the strings.
         let (persona, player, machine) =
             unsafe { session_args(persona_id, user_session_id, machine_id) }?;
-        inner.submit(|client, _, _| async move {
-            respond(
-                client.get_session(&persona, &player, machine.as_deref()),
-                Track::Status,
-            )
-            .await
-        })
+        inner
+            .engine
+            .get_session(persona, player, machine)
+            .map_err(engine_failure)
     })
 }
 
@@ -580,13 +515,10 @@ pub unsafe extern "C" fn foil_get_history(
         // SAFETY: the caller's contract on the strings.
         let (persona, player, machine) =
             unsafe { session_args(persona_id, user_session_id, machine_id) }?;
-        inner.submit(|client, _, _| async move {
-            respond(
-                client.get_history(&persona, &player, machine.as_deref()),
-                Track::History,
-            )
-            .await
-        })
+        inner
+            .engine
+            .get_history(persona, player, machine)
+            .map_err(engine_failure)
     })
 }
 
@@ -609,13 +541,10 @@ pub unsafe extern "C" fn foil_reset_session(
         // SAFETY: the caller's contract on the strings.
         let (persona, player, machine) =
             unsafe { session_args(persona_id, user_session_id, machine_id) }?;
-        inner.submit(|client, _, _| async move {
-            respond(
-                client.reset(&persona, &player, machine.as_deref()),
-                Track::Reset,
-            )
-            .await
-        })
+        inner
+            .engine
+            .reset(persona, player, machine)
+            .map_err(engine_failure)
     })
 }
 
@@ -637,13 +566,7 @@ pub unsafe extern "C" fn foil_validate_llm_key(
         // SAFETY: the caller's contract on the string.
         let model = unsafe { optional("model", model) }?;
         validate::validate_llm_key(model).map_err(argument_failure)?;
-        let model = model.map(str::to_string);
-        inner.submit(|client, _, _| async move {
-            respond(client.validate_llm_key(model.as_deref()), |_| {
-                Track::Nothing
-            })
-            .await
-        })
+        inner.engine.validate_llm_key(model).map_err(engine_failure)
     })
 }
 

@@ -5,39 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use foil_client::ClientConfig;
 use foil_godot::dispatch::{Dispatcher, RequestId, Signal};
 
 #[path = "../../../../foil-client/tests/support/mod.rs"]
 mod shared;
 pub(crate) use shared::{SilentServer, TestServer};
-
-/// Client settings for tests: no retries, short timeouts.
-pub(crate) trait TestConfig {
-    fn config(&self) -> ClientConfig;
-}
-
-impl TestConfig for TestServer {
-    fn config(&self) -> ClientConfig {
-        ClientConfig {
-            max_retries: 0,
-            timeout: Duration::from_secs(20),
-            ..ClientConfig::new(&self.api_key).with_base_url(&self.base_url)
-        }
-    }
-}
-
-impl TestConfig for SilentServer {
-    fn config(&self) -> ClientConfig {
-        ClientConfig {
-            max_retries: 0,
-            timeout: Duration::from_secs(30),
-            stream_timeout: Duration::from_secs(30),
-            ..ClientConfig::new("pk_live_00000000000000000000000000000000")
-                .with_base_url(&self.base_url)
-        }
-    }
-}
+#[path = "../../../../foil-client/tests/support/test_config.rs"]
+mod test_config;
+pub(crate) use test_config::TestConfig;
 
 /// A dispatcher configured for `server`.
 pub(crate) fn dispatcher(server: &TestServer) -> Dispatcher {
