@@ -96,6 +96,21 @@ fn the_dist_library_loads_on_old_glibc_and_exports_only_its_api() {
         "release archive made"
     );
 
+    // The Unity package tarball: the package with the library beside its committed import
+    // settings, no tests.
+    let tgz = dir.join(format!("unity/com.foilengine.native-{version}.tgz"));
+    let listing = run(Command::new("tar").arg("-tzf").arg(&tgz));
+    for entry in [
+        "package/package.json",
+        "package/Plugins/Linux/x86_64/libfoil.so",
+        "package/Plugins/Linux/x86_64/libfoil.so.meta",
+        "package/Runtime/FoilEngineClient.cs",
+        "package/Editor/NativePluginImport.cs",
+    ] {
+        assert!(listing.lines().any(|l| l == entry), "{entry} not in {listing}");
+    }
+    assert!(!listing.contains("Tests~"), "tests shipped: {listing}");
+
     let size = std::fs::metadata(&lib).unwrap().len();
     assert!(
         size <= MAX_BYTES,

@@ -24,7 +24,7 @@
 
 mod native;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -229,6 +229,15 @@ fn unity_layer_runs_against_stubs() {
     };
     let unity = unity_dir();
     let scratch = scratch_dir();
+
+    // A WebGL player: the FoilEngine.Native assembly is excluded there, so the samples must
+    // compile without it.
+    let mut webgl = cs_files(&unity.join("Samples~"));
+    webgl.push(unity.join("Tests~/Mono/UnityStubs.cs"));
+    let out = scratch.path().join("Samples.webgl.dll");
+    let webgl_defines = ["UNITY_5_3_OR_NEWER", "UNITY_WEBGL"];
+    run_ok(&mut mcs(&mcs_path, &out, "library", &webgl_defines, &webgl));
+
     let mut sources = cs_files(&unity.join("Runtime"));
     sources.extend(cs_files(&unity.join("Samples~")));
     sources.push(unity.join("Tests~/Mono/UnityStubs.cs"));
@@ -246,7 +255,9 @@ fn unity_layer_runs_against_stubs() {
         assert!(out.is_file(), "{name}: no assembly written");
     }
 
-    // The Editor: the Unity layer's lifecycle, run (the sample is compiled in, not run).
+    // The Editor: the Unity layer's lifecycle, run (the sample is compiled in, not run); the
+    // Editor-only scripts are compiled in too.
+    sources.extend(cs_files(&unity.join("Editor")));
     let test_source = unity.join("Tests~/Mono/UnityLayerTests.cs");
     sources.push(test_source.clone());
     let exe = scratch.path().join("UnityLayerTests.exe");
@@ -259,6 +270,134 @@ fn unity_layer_runs_against_stubs() {
     ));
     let server = TestServer::start();
     run_csharp_tests(&mono_path, &exe, &test_source, &server);
+}
+
+// ---- native libraries' import settings ----
+
+/// One enabled platform of a library's committed `.meta`, as `PluginLayoutTests.cs` prints
+/// the layout table: `<path>|<Group>: <Platform>|CPU=<cpu>|OS=<os or ->`.
+fn enabled_platforms(path: &str, meta: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = meta
+        .lines()
+        .skip_while(|l| l.trim() != "platformData:")
+        .peekable();
+    while let Some(line) = lines.next() {
+        if line.trim() != "- first:" {
+            continue;
+        }
+        let platform = lines
+            .next()
+            .expect("a platform after first:")
+            .trim()
+            .to_string();
+        let mut enabled = false;
+        let (mut cpu, mut os) = (String::new(), "-".to_string());
+        while let Some(next) = lines.peek() {
+            if next.trim() == "- first:" || !next.starts_with("    ") {
+                break;
+            }
+            let next = lines.next().unwrap().trim();
+            if let Some(value) = next.strip_prefix("enabled: ") {
+                enabled = value == "1";
+            } else if let Some(value) = next.strip_prefix("CPU: ") {
+                cpu = value.to_string();
+            } else if let Some(value) = next.strip_prefix("OS: ") {
+                os = value.to_string();
+            }
+        }
+        if platform.starts_with("Any:") {
+            assert!(!enabled, "{path}: enabled for any platform");
+        } else if enabled {
+            out.push(format!("{path}|{platform}|CPU={cpu}|OS={os}"));
+        }
+    }
+    out
+}
+
+/// Every `.meta` under `dir`.
+fn meta_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "meta") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn native_library_metas_match_the_import_layout() {
+    let unity = unity_dir();
+    // Every asset of the package has its own GUID (a repeated one makes Unity drop one asset).
+    let mut guids = BTreeMap::new();
+    for meta in meta_files(&unity) {
+        let text = std::fs::read_to_string(&meta).unwrap();
+        let guid = text
+            .lines()
+            .find_map(|l| l.strip_prefix("guid: "))
+            .unwrap_or_else(|| panic!("{} has no guid", meta.display()))
+            .to_string();
+        assert_eq!(guid.len(), 32, "{}", meta.display());
+        if let Some(other) = guids.insert(guid, meta.clone()) {
+            panic!("{} and {} share a guid", meta.display(), other.display());
+        }
+    }
+
+    // The committed library metas: explicit platforms, none for "any".
+    let plugins = unity.join("Plugins");
+    let mut from_metas = BTreeSet::new();
+    let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+    for meta in meta_files(&plugins) {
+        let text = std::fs::read_to_string(&meta).unwrap();
+        if !text.contains("PluginImporter:") {
+            continue;
+        }
+        let path = meta.strip_prefix(&plugins).unwrap().with_extension("");
+        let path = path.to_str().unwrap().replace('\\', "/");
+        let platforms = enabled_platforms(&path, &text);
+        assert!(!platforms.is_empty(), "{path}: enabled nowhere");
+        for line in platforms {
+            // Two libraries of the same file name never serve the same platform and CPU.
+            let file = path.rsplit('/').next().unwrap();
+            let slot = format!("{file}|{}", line.split_once('|').unwrap().1);
+            if let Some(other) = claimed.insert(slot.clone(), path.clone()) {
+                panic!("{path} and {other} both serve {slot}");
+            }
+            from_metas.insert(line);
+        }
+    }
+
+    // The layout table the Editor script applies to copies: the same settings.
+    let (Some(mcs_path), Some(mono_path)) = (
+        require_tool("mcs", MONO_HINT),
+        require_tool("mono", MONO_HINT),
+    ) else {
+        return;
+    };
+    let scratch = scratch_dir();
+    let exe = scratch.path().join("PluginLayoutTests.exe");
+    let sources = [
+        unity.join("Editor/NativePluginLayout.cs"),
+        unity.join("Tests~/Mono/PluginLayoutTests.cs"),
+    ];
+    run_ok(&mut mcs(&mcs_path, &exe, "exe", &[], &sources));
+    let output = Command::new(&mono_path).arg(&exe).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let from_table: BTreeSet<String> = stdout.lines().map(str::to_string).collect();
+    assert_eq!(from_metas, from_table);
 }
 
 // ---- P/Invoke declarations vs include/foil.h ----

@@ -247,9 +247,28 @@ namespace FoilEngine
         /// <summary>
         /// Frees the native client: in-flight requests are cancelled and their tasks end as
         /// cancelled; nothing is delivered afterwards. Safe to call more than once, from any
-        /// thread, and from inside a handler.
+        /// thread, and from inside a handler. Waits for the native threads to stop (usually a
+        /// few milliseconds; at most about 2 s when a host name lookup is under way): use
+        /// <see cref="DisposeWithoutWaiting"/> on the main thread during play.
         /// </summary>
         public void Dispose()
+        {
+            Dispose(true);
+        }
+
+        /// <summary>
+        /// Like <see cref="Dispose()"/> — tasks end as cancelled before it returns, nothing is
+        /// delivered afterwards — but the native client is freed on a thread-pool thread, so the
+        /// caller (the main thread, in the middle of a frame) never waits for native threads.
+        /// Not for quitting or a domain reload, where the scripts may be gone before that
+        /// thread runs: <see cref="DisposeAll"/> frees synchronously.
+        /// </summary>
+        public void DisposeWithoutWaiting()
+        {
+            Dispose(false);
+        }
+
+        private void Dispose(bool waitForNative)
         {
             List<PendingRequest> abandoned;
             lock (_gate)
@@ -267,7 +286,15 @@ namespace FoilEngine
                 Live.Remove(_self);
             }
             // Frees now, or when the native call running on another thread returns.
-            _handle.Dispose();
+            if (waitForNative)
+            {
+                _handle.Dispose();
+            }
+            else
+            {
+                FoilClientHandle handle = _handle;
+                ThreadPool.QueueUserWorkItem(_ => handle.Dispose());
+            }
             foreach (PendingRequest request in abandoned)
             {
                 request.Registration.Dispose();

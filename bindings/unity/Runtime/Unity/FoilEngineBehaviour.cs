@@ -8,7 +8,9 @@ namespace FoilEngine.Unity
     /// Owns a <see cref="FoilEngineClient"/> for a scene: creates it from the inspector settings
     /// when enabled, calls <see cref="FoilEngineClient.Pump"/> every frame in <c>Update()</c> (so
     /// tasks, stream callbacks and game events all arrive on the main thread), and disposes it
-    /// on <c>OnDisable</c>, on quit and before a domain reload (in the editor).
+    /// on <c>OnDisable</c> (without waiting for native threads), on quit and before a domain
+    /// reload (in the editor). With <see cref="KeepAcrossScenes"/> it lives on through scene
+    /// loads (<c>DontDestroyOnLoad</c>), one per game.
     /// </summary>
     [AddComponentMenu("Foil Engine/Foil Engine Client")]
     [DisallowMultipleComponent]
@@ -36,7 +38,26 @@ namespace FoilEngine.Unity
         [Tooltip("X-LLM-Model, e.g. openai/gpt-4o-mini (optional).")]
         [SerializeField] private string llmModel = "";
 
+        [Tooltip("Keep this object (and its client, with its sessions' requests in flight) when another scene loads. Put the component on a GameObject of its own: the whole GameObject is kept, and a second one arriving with a reloaded scene is destroyed.")]
+        [SerializeField] private bool keepAcrossScenes;
+
         private FoilEngineClient _client;
+
+        /// <summary>The component kept across scene loads, if one is (see <see cref="KeepAcrossScenes"/>).</summary>
+        public static FoilEngineBehaviour Persistent { get; private set; }
+
+        /// <summary>
+        /// Whether the component survives scene loads: set it in the inspector or before
+        /// <c>Awake</c> runs. The first such component is kept (<c>DontDestroyOnLoad</c>, its
+        /// GameObject moved to the scene root) and reachable as <see cref="Persistent"/>; the
+        /// GameObject of any later one is destroyed, so reloading the first scene does not
+        /// create a second client.
+        /// </summary>
+        public bool KeepAcrossScenes
+        {
+            get { return keepAcrossScenes; }
+            set { keepAcrossScenes = value; }
+        }
 
         /// <summary>Raised on the main thread each time a new client is created (subscribe its events here).</summary>
         public event Action<FoilEngineClient> ClientCreated;
@@ -98,6 +119,35 @@ namespace FoilEngine.Unity
             };
         }
 
+        /// <summary>Keeps the first component that asks for it across scene loads.</summary>
+        protected virtual void Awake()
+        {
+            if (!keepAcrossScenes)
+            {
+                return;
+            }
+            if (Persistent != null && !ReferenceEquals(Persistent, this))
+            {
+                Destroy(gameObject);
+                return;
+            }
+            Persistent = this;
+            if (transform.parent != null)
+            {
+                transform.SetParent(null, false); // DontDestroyOnLoad keeps root objects only
+            }
+            DontDestroyOnLoad(gameObject);
+        }
+
+        /// <summary>Forgets the kept component when it is destroyed.</summary>
+        protected virtual void OnDestroy()
+        {
+            if (ReferenceEquals(Persistent, this))
+            {
+                Persistent = null;
+            }
+        }
+
         /// <summary>Creates the client when the API key is already known.</summary>
         protected virtual void OnEnable()
         {
@@ -119,13 +169,18 @@ namespace FoilEngine.Unity
             }
         }
 
-        /// <summary>Frees the native client; pending tasks end as cancelled.</summary>
+        /// <summary>Frees the native client without waiting for its threads (a scene change
+        /// must not stall a frame); pending tasks end as cancelled.</summary>
         protected virtual void OnDisable()
         {
 #if UNITY_EDITOR
             UnityEditor.AssemblyReloadEvents.beforeAssemblyReload -= DisposeClient;
 #endif
-            DisposeClient();
+            if (_client != null)
+            {
+                _client.DisposeWithoutWaiting();
+                _client = null;
+            }
         }
 
         /// <summary>Frees the native client before the player quits.</summary>

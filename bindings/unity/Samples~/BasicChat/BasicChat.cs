@@ -1,3 +1,6 @@
+// The native plugin does not exist in WebGL players (browsers cannot load native code; the
+// FoilEngine.Native assembly excludes WebGL), so the sample compiles to nothing there.
+#if !UNITY_WEBGL || UNITY_EDITOR
 using System;
 using System.Text;
 using FoilEngine;
@@ -130,3 +133,4 @@ namespace FoilEngine.Samples
         }
     }
 }
+#endif

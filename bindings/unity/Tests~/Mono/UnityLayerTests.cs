@@ -55,6 +55,7 @@ namespace FoilEngine.Tests
                 Case("behaviour_update_pumps_results_on_the_main_thread", UpdatePumps),
                 Case("behaviour_on_disable_disposes_and_re_enable_recreates", DisableAndReEnable),
                 Case("behaviour_on_application_quit_disposes", ApplicationQuit),
+                Case("behaviour_kept_across_scenes_is_the_only_one", KeptAcrossScenes),
                 Case("quitting_disposes_every_client", QuittingDisposesAll),
                 Case("domain_reload_disposes_every_client", DomainReload),
                 Case("behaviour_api_key_refreshes_the_live_client", RefreshToken),
@@ -277,6 +278,30 @@ namespace FoilEngine.Tests
             SetEnabled(component, false);
             Check(second.IsDisposed, "disposed again");
             WaitForNativeThreads(n => n == baseline, "the second native client was freed too");
+        }
+
+        private static void KeptAcrossScenes()
+        {
+            var first = new FoilEngineBehaviour { ApiKey = _apiKey, BaseUrl = _baseUrl, KeepAcrossScenes = true };
+            first.transform.SetParent(new UnityEngine.Transform(), false);
+            Message(first, "Awake");
+            Check(ReferenceEquals(FoilEngineBehaviour.Persistent, first), "the first one is kept");
+            Check(UnityEngine.Object.StubKept.Contains(first.gameObject), "its GameObject is DontDestroyOnLoad");
+            Check(first.transform.parent == null, "moved to the scene root (DontDestroyOnLoad keeps roots only)");
+
+            // The first scene loads again: its component arrives a second time.
+            var second = new FoilEngineBehaviour { ApiKey = _apiKey, BaseUrl = _baseUrl, KeepAcrossScenes = true };
+            Message(second, "Awake");
+            Check(UnityEngine.Object.StubDestroyed.Contains(second.gameObject), "the second one's GameObject is destroyed");
+            Check(ReferenceEquals(FoilEngineBehaviour.Persistent, first), "the first one stays");
+
+            var plain = new FoilEngineBehaviour { ApiKey = _apiKey, BaseUrl = _baseUrl };
+            Message(plain, "Awake");
+            Check(!UnityEngine.Object.StubKept.Contains(plain.gameObject) && !UnityEngine.Object.StubDestroyed.Contains(plain.gameObject),
+                "one without the option belongs to its scene");
+
+            Message(first, "OnDestroy");
+            Check(FoilEngineBehaviour.Persistent == null, "forgotten once destroyed");
         }
 
         private static void ApplicationQuit()

@@ -10,11 +10,38 @@ using System;
 
 namespace UnityEngine
 {
-    public class Object { }
+    public class Object
+    {
+        /// <summary>Stub only: the objects passed to DontDestroyOnLoad / Destroy so far.</summary>
+        public static readonly System.Collections.Generic.List<Object> StubKept = new System.Collections.Generic.List<Object>();
+        public static readonly System.Collections.Generic.List<Object> StubDestroyed = new System.Collections.Generic.List<Object>();
+
+        public static void DontDestroyOnLoad(Object target) { StubKept.Add(target); }
+        public static void Destroy(Object obj) { StubDestroyed.Add(obj); }
+    }
+
+    public sealed class GameObject : Object
+    {
+        public GameObject() { transform = new Transform(); }
+        public Transform transform { get; private set; }
+    }
+
+    public class Transform : Object
+    {
+        public Transform parent { get; set; }
+        public void SetParent(Transform newParent, bool worldPositionStays) { parent = newParent; }
+    }
 
     public class Component : Object
     {
+        private GameObject _gameObject;
+
         public T GetComponent<T>() { return default(T); }
+
+        /// <summary>Stub only: each component gets a GameObject of its own.</summary>
+        public GameObject gameObject { get { return _gameObject ?? (_gameObject = new GameObject()); } }
+
+        public Transform transform { get { return gameObject.transform; } }
     }
 
     public class Behaviour : Component
@@ -137,4 +164,34 @@ namespace UnityEditor
     }
 
     public sealed class InitializeOnLoadMethodAttribute : Attribute { }
+
+    public enum BuildTarget
+    {
+        StandaloneOSX = 2,
+        iOS = 9,
+        Android = 13,
+        StandaloneWindows64 = 19,
+        StandaloneLinux64 = 24,
+    }
+
+    public class AssetImporter : UnityEngine.Object
+    {
+        public bool importSettingsMissing { get { return true; } }
+    }
+
+    public class PluginImporter : AssetImporter
+    {
+        public void ClearSettings() { }
+        public void SetCompatibleWithAnyPlatform(bool enable) { }
+        public void SetCompatibleWithEditor(bool enable) { }
+        public void SetEditorData(string key, string value) { }
+        public void SetCompatibleWithPlatform(BuildTarget platform, bool enable) { }
+        public void SetPlatformData(BuildTarget platform, string key, string value) { }
+    }
+
+    public class AssetPostprocessor
+    {
+        public AssetImporter assetImporter { get { return null; } }
+        public string assetPath { get { return ""; } }
+    }
 }
