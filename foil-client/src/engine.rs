@@ -613,8 +613,9 @@ impl Engine {
     /// Cancels everything in flight (each gets its `Error` with code `cancelled`, still
     /// takeable), stops the callback thread (nothing is delivered after this returns, unless
     /// called from the callback itself) and the runtime, waiting at most `grace` for its
-    /// threads — or not at all from async code, where blocking is not allowed. Later requests
-    /// fail with [`EngineError::Closed`]. Idempotent.
+    /// threads — or not at all when `grace` is zero or from async code (where blocking is not
+    /// allowed): the threads then end in the background, moments later. Later requests fail
+    /// with [`EngineError::Closed`]. Idempotent.
     pub fn shutdown(&self, grace: Duration) {
         let callback_thread = {
             let mut state = self.shared.lock();
@@ -652,7 +653,7 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(runtime) = runtime {
-            if tokio::runtime::Handle::try_current().is_ok() {
+            if grace.is_zero() || tokio::runtime::Handle::try_current().is_ok() {
                 runtime.shutdown_background();
             } else {
                 runtime.shutdown_timeout(grace);

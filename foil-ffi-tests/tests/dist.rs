@@ -107,7 +107,10 @@ fn the_dist_library_loads_on_old_glibc_and_exports_only_its_api() {
         "package/Runtime/FoilEngineClient.cs",
         "package/Editor/NativePluginImport.cs",
     ] {
-        assert!(listing.lines().any(|l| l == entry), "{entry} not in {listing}");
+        assert!(
+            listing.lines().any(|l| l == entry),
+            "{entry} not in {listing}"
+        );
     }
     assert!(!listing.contains("Tests~"), "tests shipped: {listing}");
 

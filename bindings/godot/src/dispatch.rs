@@ -24,9 +24,6 @@ use foil_client::{ArgumentError, ClientConfig, ClientError};
 /// A request's id: unique per dispatcher, never 0.
 pub type RequestId = foil_client::engine::RequestId;
 
-/// How long [`Dispatcher::shutdown`] waits for the runtime's threads to stop.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
-
 /// Something for the main thread. Payloads are JSON text (`json`), except text deltas.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
@@ -348,10 +345,11 @@ impl Dispatcher {
     }
 
     /// Cancels everything in flight (each gets its `RequestFailed` with code `cancelled`,
-    /// still drainable) and stops the runtime, waiting at most [`SHUTDOWN_GRACE`] for its
-    /// threads. Later requests return 0. Idempotent; also done on drop.
+    /// still drainable) and stops the runtime without waiting: its threads end in the
+    /// background, moments later, so the main thread never blocks (a node leaving the tree).
+    /// Later requests return 0. Idempotent; also done on drop.
     pub fn shutdown(&mut self) {
-        self.engine.shutdown(SHUTDOWN_GRACE);
+        self.engine.shutdown(Duration::ZERO);
     }
 
     /// `list_personas` → [`Signal::Personas`].

@@ -129,8 +129,8 @@ impl INode for FoilClient {
     }
 
     fn exit_tree(&mut self) {
-        // Cancels what is in flight and stops the runtime's threads (bounded wait); a node that
-        // enters the tree again makes a new one on its next request.
+        // Cancels what is in flight; the runtime's threads end in the background (never
+        // blocks). A node that enters the tree again makes a new one on its next request.
         if let Some(mut dispatcher) = self.dispatcher.take() {
             dispatcher.shutdown();
         }
@@ -384,6 +384,11 @@ impl FoilClient {
         }
     }
 
+    /// The client configuration the properties describe (also read by `FoilConversation`).
+    pub(crate) fn client_config(&self) -> foil_client::ClientConfig {
+        self.settings().client_config()
+    }
+
     /// Makes the dispatcher (its runtime), unless there is one; false if it cannot start.
     fn start(&mut self) -> bool {
         if self.dispatcher.is_none() {
@@ -404,7 +409,7 @@ impl FoilClient {
         if !self.start() {
             return 0;
         }
-        let config = self.settings().client_config();
+        let config = self.client_config();
         let dispatcher = self.dispatcher.as_ref().expect("made above");
         // An invalid configuration is remembered by the dispatcher: the request fails with it.
         let _ = dispatcher.configure(config);

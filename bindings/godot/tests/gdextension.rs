@@ -1,5 +1,6 @@
-//! The files Godot reads stay consistent with the crate: `foil.gdextension` (entry symbol,
-//! API level, library names), its copy in the demo, and the demo's use of the node's API.
+//! The files Godot reads stay consistent with the crate: the addon's `foil_engine.gdextension`
+//! (entry symbol, API level, library names, icons), the demo's list of extensions (so it runs
+//! from a fresh clone), and the demo's use of the nodes' API.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -33,14 +34,12 @@ fn ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     sections
 }
 
+/// The addon, as it ships: `res://addons/foil_engine/` of the demo project.
+const ADDON: &str = "demo/addons/foil_engine";
+
 #[test]
 fn the_gdextension_file_matches_the_crate() {
-    let text = read(&crate_dir().join("foil.gdextension"));
-    assert_eq!(
-        text,
-        read(&crate_dir().join("demo/foil.gdextension")),
-        "demo/foil.gdextension must be a copy of foil.gdextension"
-    );
+    let text = read(&crate_dir().join(ADDON).join("foil_engine.gdextension"));
     let file = ini(&text);
     let config = &file["configuration"];
     assert_eq!(config["entry_symbol"], "gdext_rust_init");
@@ -61,7 +60,10 @@ fn the_gdextension_file_matches_the_crate() {
             "macos" => "libfoil_godot.dylib",
             other => panic!("unexpected platform {other}"),
         };
-        assert!(path.starts_with("res://bin/"), "{key} = {path}");
+        assert!(
+            path.starts_with("res://addons/foil_engine/bin/"),
+            "{key} = {path}"
+        );
         assert!(path.ends_with(&format!("/{name}")), "{key} = {path}");
         let build = key.split('.').nth(1).expect("platform.build[.arch]");
         assert!(path.contains(&format!("/{build}/")), "{key} = {path}");
@@ -78,6 +80,28 @@ fn the_gdextension_file_matches_the_crate() {
     }
     let paths: BTreeSet<&String> = libraries.values().collect();
     assert_eq!(paths.len(), libraries.len(), "one file per entry");
+
+    // An editor icon for every class the extension registers, and each icon file exists.
+    let icons = &file["icons"];
+    assert_eq!(
+        icons.keys().cloned().collect::<BTreeSet<_>>(),
+        godot_classes()
+    );
+    for icon in icons.values() {
+        let relative = icon
+            .strip_prefix("res://")
+            .unwrap_or_else(|| panic!("{icon}"));
+        let svg = read(&crate_dir().join("demo").join(relative));
+        assert!(svg.starts_with("<svg"), "{icon} is an SVG");
+    }
+
+    // The demo loads the addon without an editor scan first (`godot --path demo` from a fresh
+    // clone): Godot reads the list of extensions from `.godot/extension_list.cfg`.
+    let listed = read(&crate_dir().join("demo/.godot/extension_list.cfg"));
+    assert_eq!(
+        listed.lines().collect::<Vec<_>>(),
+        ["res://addons/foil_engine/foil_engine.gdextension"]
+    );
 }
 
 /// The library `cargo test` just built exports the entry symbol the file names.
@@ -104,7 +128,26 @@ fn the_built_library_exports_the_entry_symbol() {
     );
 }
 
-/// Names declared after `#[signal]` / `#[func]` in node.rs.
+/// The classes the crate registers: every `#[derive(GodotClass)]` struct in `src/`.
+fn godot_classes() -> BTreeSet<String> {
+    let mut classes = BTreeSet::new();
+    for entry in std::fs::read_dir(crate_dir().join("src")).unwrap() {
+        let source = read(&entry.unwrap().path());
+        for (i, _) in source.match_indices("#[derive(GodotClass)]") {
+            let after = &source[i..];
+            let name = after
+                .split("pub struct ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .expect("a struct after the derive");
+            classes.insert(name.to_string());
+        }
+    }
+    assert!(classes.len() >= 2, "{classes:?}");
+    classes
+}
+
+/// Names declared after `#[signal]` / `#[func]` in a node's source.
 fn declared(source: &str, attribute: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let mut armed = false;
@@ -159,29 +202,54 @@ fn the_demo_uses_only_what_the_node_declares() {
         assert!(signals.contains(emitted), "no #[signal] fn {emitted}");
     }
 
-    let script = read(&crate_dir().join("demo/main.gd"));
-    let mut used = 0;
-    for (i, _) in script.match_indices("foil.") {
-        let rest = &script[i + 5..];
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        let after = &rest[name.len()..];
-        if after.starts_with(".connect(") {
-            assert!(
-                signals.contains(&name),
-                "main.gd connects to unknown {name}"
-            );
-        } else if after.starts_with('(') {
-            assert!(funcs.contains(&name), "main.gd calls unknown {name}");
-        } else {
-            continue; // a property
-        }
-        used += 1;
+    let conversation = read(&crate_dir().join("src/conversation_node.rs"));
+    let conversation_signals = declared(&conversation, "#[signal]");
+    let conversation_funcs = declared(&conversation, "#[func]");
+    for s in [
+        "started",
+        "reply_delta",
+        "reply_finished",
+        "failed",
+        "session_ended",
+    ] {
+        assert!(conversation_signals.contains(s), "FoilConversation: no {s}");
     }
-    assert!(used >= 10, "main.gd wires the node ({used} uses)");
+    for f in ["start", "say", "reset", "cancel", "is_busy"] {
+        assert!(conversation_funcs.contains(f), "FoilConversation: no {f}");
+    }
+
+    let script = read(&crate_dir().join("demo/main.gd"));
+    for (variable, signals, funcs, at_least) in [
+        ("foil.", &signals, &funcs, 3),
+        ("npc.", &conversation_signals, &conversation_funcs, 10),
+    ] {
+        let mut used = 0;
+        for (i, _) in script.match_indices(variable) {
+            let rest = &script[i + variable.len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let after = &rest[name.len()..];
+            if after.starts_with(".connect(") {
+                assert!(
+                    signals.contains(&name),
+                    "main.gd connects to unknown {variable}{name}"
+                );
+            } else if after.starts_with('(') {
+                assert!(
+                    funcs.contains(&name),
+                    "main.gd calls unknown {variable}{name}"
+                );
+            } else {
+                continue; // a property
+            }
+            used += 1;
+        }
+        assert!(used >= at_least, "main.gd wires {variable} ({used} uses)");
+    }
     let scene = read(&crate_dir().join("demo/main.tscn"));
     assert!(scene.contains("type=\"FoilClient\""));
+    assert!(scene.contains("type=\"FoilConversation\""));
     assert!(scene.contains("path=\"res://main.gd\""));
 }
