@@ -65,6 +65,10 @@ struct Args {
     /// Keep the spawned server's log in this file.
     #[arg(long)]
     server_log_file: Option<PathBuf>,
+    /// Pin P8c's game thread to this CPU (Linux). Run the bench under `taskset -c <another
+    /// CPU>` so the server, the mock and the library's workers stay off it.
+    #[arg(long)]
+    pin_game_thread: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -248,9 +252,13 @@ async fn run(args: &Args, mock: &Mock) -> anyhow::Result<bool> {
             server.demo.api_key.clone(),
             persona_id.clone(),
         );
-        let (rounds, iters, secs) = (scale.micro_rounds, scale.micro_iters, scale.game_loop_secs);
+        let loop_ = micro::GameLoop {
+            secs: scale.game_loop_secs,
+            pin_to_cpu: args.pin_game_thread,
+        };
+        let (rounds, iters) = (scale.micro_rounds, scale.micro_iters);
         let outcome =
-            tokio::task::spawn_blocking(move || micro::p8(&base, &key, &pid, rounds, iters, secs))
+            tokio::task::spawn_blocking(move || micro::p8(&base, &key, &pid, rounds, iters, loop_))
                 .await
                 .context("P8 panicked")
                 .and_then(|r| r);

@@ -115,14 +115,62 @@ fn is_finishing(kind: FoilEventKind) -> bool {
 }
 
 /// P8: FFI call costs, and the longest any call blocks a simulated game loop.
+/// How P8c's game loop runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GameLoop {
+    /// How long.
+    pub(crate) secs: f64,
+    /// Pin the game thread to this CPU (`--pin-game-thread`).
+    pub(crate) pin_to_cpu: Option<usize>,
+}
+
+/// The calling thread's context switches so far: (voluntary, involuntary).
+fn context_switches() -> (i64, i64) {
+    // SAFETY: getrusage writes one `rusage` into the zeroed struct we own.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
+        (usage.ru_nvcsw, usage.ru_nivcsw)
+    }
+}
+
+/// Pins the calling thread to `cpu`.
+fn pin_current_thread(cpu: usize) -> anyhow::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and sched_setaffinity read and
+    // write only that set (pid 0: the calling thread).
+    let status = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    anyhow::ensure!(
+        status == 0,
+        "cannot pin the game thread to CPU {cpu}: {}",
+        std::io::Error::last_os_error()
+    );
+    Ok(())
+}
+
+/// Why the calls over 100 µs were slow, from the thread's context switches during each.
+#[derive(Debug, Default)]
+struct SlowCalls {
+    /// Descheduled by the kernel (involuntary switch): the machine, not the library.
+    preempted: u64,
+    /// Went to sleep (voluntary switch: a contended lock, a page fault, a syscall that blocks).
+    blocked: u64,
+    /// Neither: on the CPU the whole time.
+    on_cpu: u64,
+}
+
 pub(crate) fn p8(
     base: &str,
     api_key: &str,
     persona_id: &str,
     rounds: usize,
     iters: u64,
-    loop_secs: f64,
+    game_loop: GameLoop,
 ) -> anyhow::Result<Outcome> {
+    let loop_secs = game_loop.secs;
     let client = Client::new(base, api_key)?;
     let c = client.0;
     let mut event = FoilEvent::EMPTY;
@@ -226,15 +274,31 @@ pub(crate) fn p8(
         }
     }
     drain(c);
+    if let Some(cpu) = game_loop.pin_to_cpu {
+        pin_current_thread(cpu)?;
+    }
     let mut calls = ns_histogram();
+    let mut slow = SlowCalls::default();
     let mut busy: HashMap<u64, usize> = HashMap::new();
     let mut free: Vec<usize> = (0..players.len()).collect();
     let (mut turns, mut deltas, mut errors, mut frames) = (0u64, 0u64, 0u64, 0u64);
     let end = Instant::now() + Duration::from_secs_f64(loop_secs);
     let mut timed = |f: &mut dyn FnMut()| {
+        let before = context_switches();
         let start = Instant::now();
         f();
-        let _ = calls.record((start.elapsed().as_nanos() as u64).max(1));
+        let ns = (start.elapsed().as_nanos() as u64).max(1);
+        let after = context_switches();
+        let _ = calls.record(ns);
+        if ns > 100_000 {
+            if after.1 > before.1 {
+                slow.preempted += 1;
+            } else if after.0 > before.0 {
+                slow.blocked += 1;
+            } else {
+                slow.on_cpu += 1;
+            }
+        }
     };
     while Instant::now() < end {
         frames += 1;
@@ -316,10 +380,20 @@ pub(crate) fn p8(
         ),
         Row::new(
             "P8c",
-            format!("longest FFI call in a {loop_secs:.1} s game loop ({} calls, {turns} streamed turns)", calls.len()),
             format!(
-                "max {max_us:.1} µs, p99.9 {:.1} µs, {over_100us} calls > 100 µs; submit {submit_ns:.0} ns",
-                calls.value_at_quantile(0.999) as f64 / 1000.0
+                "longest FFI call in a {loop_secs:.1} s game loop ({} calls, {turns} streamed turns{})",
+                calls.len(),
+                match game_loop.pin_to_cpu {
+                    Some(cpu) => format!(", game thread pinned to CPU {cpu}"),
+                    None => String::new(),
+                }
+            ),
+            format!(
+                "max {max_us:.1} µs, p99.9 {:.1} µs, {over_100us} calls > 100 µs ({} preempted, {} blocked, {} on CPU); submit {submit_ns:.0} ns",
+                calls.value_at_quantile(0.999) as f64 / 1000.0,
+                slow.preempted,
+                slow.blocked,
+                slow.on_cpu,
             ),
             "≤ 0.1 ms",
             Some(max_us <= 100.0 && errors == 0),
@@ -346,6 +420,8 @@ pub(crate) fn p8(
                 "max": calls.max(),
             },
             "calls_over_100us": over_100us,
+            "slow_calls": {"preempted": slow.preempted, "blocked": slow.blocked, "on_cpu": slow.on_cpu},
+            "pinned_cpu": game_loop.pin_to_cpu,
         },
     });
     Ok((rows, detail))

@@ -93,12 +93,12 @@ void UFoilInitSessionAction::Fail(const FFoilError& Error)
 	SetReadyToDestroy();
 }
 
-// --- Send Message -----------------------------------------------------------------------------
+// --- Send Player Message -----------------------------------------------------------------------------
 
-UFoilSendMessageAction* UFoilSendMessageAction::SendMessage(UObject* WorldContextObject, const FString& PersonaId,
-	const FString& PlayerId, const FString& Message, bool bStream, const FString& MachineId)
+UFoilSendPlayerMessageAction* UFoilSendPlayerMessageAction::SendPlayerMessage(UObject* WorldContextObject, const FString& PersonaId,
+	const FString& Message, const FString& PlayerId, bool bStream, const FString& MachineId)
 {
-	UFoilSendMessageAction* Action = NewObject<UFoilSendMessageAction>();
+	UFoilSendPlayerMessageAction* Action = NewObject<UFoilSendPlayerMessageAction>();
 	Action->Persona = PersonaId;
 	Action->Player = PlayerId;
 	Action->Text = Message;
@@ -110,7 +110,7 @@ UFoilSendMessageAction* UFoilSendMessageAction::SendMessage(UObject* WorldContex
 	return Action;
 }
 
-void UFoilSendMessageAction::Activate()
+void UFoilSendPlayerMessageAction::Activate()
 {
 	UFoilEngineSubsystem* Foil = Subsystem.Get();
 	if (Foil == nullptr)
@@ -118,27 +118,27 @@ void UFoilSendMessageAction::Activate()
 		Fail(NoSubsystemError());
 		return;
 	}
-	const TWeakObjectPtr<UFoilSendMessageAction> WeakThis(this);
+	const TWeakObjectPtr<UFoilSendPlayerMessageAction> WeakThis(this);
 	auto OnReply = [WeakThis](const FFoilChatResponse& Reply)
 	{
-		if (UFoilSendMessageAction* Self = WeakThis.Get())
+		if (UFoilSendPlayerMessageAction* Self = WeakThis.Get())
 		{
 			Self->Succeed(Reply);
 		}
 	};
 	auto OnFailed = [WeakThis](const FFoilError& Error)
 	{
-		if (UFoilSendMessageAction* Self = WeakThis.Get())
+		if (UFoilSendPlayerMessageAction* Self = WeakThis.Get())
 		{
 			Self->Fail(Error);
 		}
 	};
 	if (bStreamReply)
 	{
-		RequestId = Foil->SendMessageStream(Persona, Player, Text, Machine,
+		RequestId = Foil->SendPlayerMessageStream(Persona, Text, Player, Machine,
 			[WeakThis](const FFoilChatResponse& SoFar, const FString& Piece)
 			{
-				if (UFoilSendMessageAction* Self = WeakThis.Get())
+				if (UFoilSendPlayerMessageAction* Self = WeakThis.Get())
 				{
 					Self->HandleDelta(SoFar, Piece);
 				}
@@ -147,11 +147,11 @@ void UFoilSendMessageAction::Activate()
 	}
 	else
 	{
-		RequestId = Foil->SendMessage(Persona, Player, Text, Machine, OnReply, OnFailed);
+		RequestId = Foil->SendPlayerMessage(Persona, Text, Player, Machine, OnReply, OnFailed);
 	}
 }
 
-void UFoilSendMessageAction::Cancel()
+void UFoilSendPlayerMessageAction::Cancel()
 {
 	UFoilEngineSubsystem* Foil = Subsystem.Get();
 	if (!bFinished && Foil != nullptr && RequestId != 0)
@@ -160,7 +160,7 @@ void UFoilSendMessageAction::Cancel()
 	}
 }
 
-void UFoilSendMessageAction::HandleDelta(const FFoilChatResponse& SoFar, const FString& Piece)
+void UFoilSendPlayerMessageAction::HandleDelta(const FFoilChatResponse& SoFar, const FString& Piece)
 {
 	if (!bFinished)
 	{
@@ -168,7 +168,7 @@ void UFoilSendMessageAction::HandleDelta(const FFoilChatResponse& SoFar, const F
 	}
 }
 
-void UFoilSendMessageAction::Succeed(const FFoilChatResponse& Reply)
+void UFoilSendPlayerMessageAction::Succeed(const FFoilChatResponse& Reply)
 {
 	if (bFinished)
 	{
@@ -179,7 +179,7 @@ void UFoilSendMessageAction::Succeed(const FFoilChatResponse& Reply)
 	SetReadyToDestroy();
 }
 
-void UFoilSendMessageAction::Fail(const FFoilError& Error)
+void UFoilSendPlayerMessageAction::Fail(const FFoilError& Error)
 {
 	if (bFinished)
 	{

@@ -520,7 +520,7 @@ void UFoilEngineSubsystem::FetchInitialState(const std::string& PersonaId, const
 	InFlight.Add(*Issued, FFailureCallback([DeliverGreeting](const FFoilError& /*Error*/) { DeliverGreeting(); }));
 }
 
-int64 UFoilEngineSubsystem::SendMessage(const FString& PersonaId, const FString& PlayerId, const FString& Message,
+int64 UFoilEngineSubsystem::SendPlayerMessage(const FString& PersonaId, const FString& Message, const FString& PlayerId,
 	const FString& MachineId, FReplyCallback OnDone, FFailureCallback OnFailure)
 {
 	check(IsInGameThread());
@@ -551,7 +551,7 @@ int64 UFoilEngineSubsystem::SendMessage(const FString& PersonaId, const FString&
 	return BeginRequest(Issued, IdSlot, MoveTemp(OnFailure));
 }
 
-int64 UFoilEngineSubsystem::SendMessageStream(const FString& PersonaId, const FString& PlayerId, const FString& Message,
+int64 UFoilEngineSubsystem::SendPlayerMessageStream(const FString& PersonaId, const FString& Message, const FString& PlayerId,
 	const FString& MachineId, FDeltaCallback OnDelta, FReplyCallback OnDone, FFailureCallback OnFailure)
 {
 	check(IsInGameThread());

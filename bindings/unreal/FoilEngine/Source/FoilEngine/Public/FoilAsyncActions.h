@@ -1,4 +1,4 @@
-// Blueprint latent nodes for a conversation: "Init Session" and "Send Message". Each issues
+// Blueprint latent nodes for a conversation: "Init Session" and "Send Player Message". Each issues
 // its request through UFoilEngineSubsystem and fires exactly one of OnSuccess / OnFailure, on
 // the game thread, from the subsystem's Tick (so after the node's own exec output; only without
 // any game instance, e.g. in an editor utility, does OnFailure fire at once).
@@ -12,15 +12,10 @@
 
 #include "FoilAsyncActions.generated.h"
 
-// winuser.h defines SendMessage as a macro; see FoilSubsystem.h.
-#ifdef SendMessage
-#undef SendMessage
-#endif
-
 class UFoilEngineSubsystem;
 
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FFoilInitSessionPin, const FFoilSessionInit&, Session, const FFoilError&, Error);
-DECLARE_DYNAMIC_MULTICAST_DELEGATE_ThreeParams(FFoilSendMessagePin, const FFoilChatResponse&, Reply, const FString&, Delta, const FFoilError&, Error);
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_ThreeParams(FFoilSendPlayerMessagePin, const FFoilChatResponse&, Reply, const FString&, Delta, const FFoilError&, Error);
 
 /** Starts (or starts over) a conversation and gets the NPC's greeting. */
 UCLASS(meta = (ExposedAsyncProxy = "AsyncAction"))
@@ -78,36 +73,37 @@ private:
 
 /** Sends what the player says and gets the NPC's reply, whole or streamed piece by piece. */
 UCLASS(meta = (ExposedAsyncProxy = "AsyncAction"))
-class FOILENGINE_API UFoilSendMessageAction : public UBlueprintAsyncActionBase
+class FOILENGINE_API UFoilSendPlayerMessageAction : public UBlueprintAsyncActionBase
 {
 	GENERATED_BODY()
 
 public:
 	/**
-	 * Sends the player's message to the NPC of a session started with Init Session.
+	 * Sends the player's message to the NPC of a session started with Init Session (persona,
+	 * message, player: the official SDKs' order).
 	 * @param PersonaId   The persona of the session.
-	 * @param PlayerId    The player id given to Init Session.
 	 * @param Message     What the player says (at most 2,000 characters).
+	 * @param PlayerId    The player id given to Init Session.
 	 * @param bStream     Stream the reply: OnDelta fires for each piece as it arrives.
 	 * @param MachineId   The session's scenario (Init Session's Session.MachineId); empty: the player's most recent session with the persona.
 	 */
 	UFUNCTION(BlueprintCallable, Category = "Foil Engine",
-		meta = (BlueprintInternalUseOnly = "true", WorldContext = "WorldContextObject", DisplayName = "Send Message (Foil)",
+		meta = (BlueprintInternalUseOnly = "true", WorldContext = "WorldContextObject", DisplayName = "Send Player Message (Foil)",
 			AdvancedDisplay = "MachineId"))
-	static UFoilSendMessageAction* SendMessage(UObject* WorldContextObject, const FString& PersonaId,
-		const FString& PlayerId, const FString& Message, bool bStream = true, const FString& MachineId = TEXT(""));
+	static UFoilSendPlayerMessageAction* SendPlayerMessage(UObject* WorldContextObject, const FString& PersonaId,
+		const FString& Message, const FString& PlayerId, bool bStream = true, const FString& MachineId = TEXT(""));
 
 	/** Streaming only, once per piece: Delta is the new text, Reply.Message the text so far (Reply also has the turn's state and score). */
 	UPROPERTY(BlueprintAssignable, Category = "Foil Engine")
-	FFoilSendMessagePin OnDelta;
+	FFoilSendPlayerMessagePin OnDelta;
 
 	/** The whole reply (Reply); game events (the subsystem's On Game Event) follow. */
 	UPROPERTY(BlueprintAssignable, Category = "Foil Engine")
-	FFoilSendMessagePin OnSuccess;
+	FFoilSendPlayerMessagePin OnSuccess;
 
 	/** It failed (not connected, message too long, 409 session_ended, stream_error, cancelled, ...). */
 	UPROPERTY(BlueprintAssignable, Category = "Foil Engine")
-	FFoilSendMessagePin OnFailure;
+	FFoilSendPlayerMessagePin OnFailure;
 
 	/** Cancels the request if it is still in flight (a streamed turn is rolled back); OnFailure then fires with code "cancelled". */
 	UFUNCTION(BlueprintCallable, Category = "Foil Engine")

@@ -10,15 +10,9 @@
 
 #include "FoilSubsystem.generated.h"
 
-// winuser.h defines SendMessage as a macro; it would rename the member below in translation
-// units that see <windows.h> and not in others.
-#ifdef SendMessage
-#undef SendMessage
-#endif
-
 /** A piece of a streamed reply, as it arrives. */
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(FFoilReplyDeltaSignature, const FString&, SessionId, const FString&, Text);
-/** A whole reply (SendMessage, or a stream that finished). */
+/** A whole reply (SendPlayerMessage, or a stream that finished). */
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FFoilReplySignature, const FFoilChatResponse&, Reply);
 /** A game event: state or score changed, the scenario finished, machines unlocked, the session ended. */
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FFoilGameEventSignature, const FFoilGameEvent&, GameEvent);
@@ -34,7 +28,7 @@ DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(FFoilCredentialExpiringSignature, co
  * delegate of this class runs there, inside Tick. Requests never block; each returns a request
  * id at once (0 when refused, the failure then arrives on the next Tick).
  *
- * Blueprints use the async action nodes (UFoilInitSessionAction, UFoilSendMessageAction) and
+ * Blueprints use the async action nodes (UFoilInitSessionAction, UFoilSendPlayerMessageAction) and
  * the delegates below; C++ uses the request methods with TFunction callbacks, or GetClient().
  * Call everything from the game thread.
  */
@@ -137,19 +131,21 @@ public:
 		FFailureCallback OnFailure = nullptr, bool bFetchInitialState = true);
 
 	/**
-	 * Sends the player's message (at most 2,000 characters) and gets the whole reply. An empty
-	 * MachineId means the player's most recently active session of the persona. OnDone runs
-	 * first, then OnReply, then OnGameEvent for what the turn changed.
+	 * Sends the player's message (at most 2,000 characters) and gets the whole reply. The
+	 * arguments follow the official SDKs' order: persona, message, player. An empty MachineId
+	 * means the player's most recently active session of the persona. OnDone runs first, then
+	 * OnReply, then OnGameEvent for what the turn changed. (Not named SendMessage: <windows.h>
+	 * defines that as a macro, which would rename it in some translation units only.)
 	 */
-	int64 SendMessage(const FString& PersonaId, const FString& PlayerId, const FString& Message,
+	int64 SendPlayerMessage(const FString& PersonaId, const FString& Message, const FString& PlayerId,
 		const FString& MachineId, FReplyCallback OnDone, FFailureCallback OnFailure = nullptr);
 
 	/**
-	 * Like SendMessage, but the reply streams: OnDelta (and OnReplyDelta) for each piece as it
+	 * Like SendPlayerMessage, but the reply streams: OnDelta (and OnReplyDelta) for each piece as it
 	 * arrives, then OnDone (and OnReply) with the whole reply — or OnFailure at any point.
 	 * Streams are never retried.
 	 */
-	int64 SendMessageStream(const FString& PersonaId, const FString& PlayerId, const FString& Message,
+	int64 SendPlayerMessageStream(const FString& PersonaId, const FString& Message, const FString& PlayerId,
 		const FString& MachineId, FDeltaCallback OnDelta, FReplyCallback OnDone,
 		FFailureCallback OnFailure = nullptr);
 
@@ -170,7 +166,7 @@ public:
 	UPROPERTY(BlueprintAssignable, Category = "Foil Engine")
 	FFoilReplyDeltaSignature OnReplyDelta;
 
-	/** Each whole reply: SendMessage's, or a stream's when it finishes. */
+	/** Each whole reply: SendPlayerMessage's, or a stream's when it finishes. */
 	UPROPERTY(BlueprintAssignable, Category = "Foil Engine")
 	FFoilReplySignature OnReply;
 

@@ -176,7 +176,7 @@ struct FOILENGINE_API FFoilSessionInit
 	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
 	FString Message;
 
-	/** The machine (scenario) the session plays; pass it to SendMessage. */
+	/** The machine (scenario) the session plays; pass it to SendPlayerMessage. */
 	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
 	FString MachineId;
 };
@@ -187,7 +187,7 @@ struct FOILENGINE_API FFoilPersona
 {
 	GENERATED_BODY()
 
-	/** The persona id (a UUID): what InitSession and SendMessage take. */
+	/** The persona id (a UUID): what InitSession and SendPlayerMessage take. */
 	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
 	FString Id;
 
