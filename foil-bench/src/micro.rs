@@ -151,9 +151,12 @@ fn pin_current_thread(cpu: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Why the calls over 100 µs were slow, from the thread's context switches during each.
+/// Why the calls over 100 µs were slow, from the thread's context switches during each, and
+/// which calls they were.
 #[derive(Debug, Default)]
 struct SlowCalls {
+    /// By function: (name, count).
+    by_call: Vec<(&'static str, u64)>,
     /// Descheduled by the kernel (involuntary switch): the machine, not the library.
     preempted: u64,
     /// Went to sleep (voluntary switch: a contended lock, a page fault, a syscall that blocks).
@@ -283,7 +286,7 @@ pub(crate) fn p8(
     let mut free: Vec<usize> = (0..players.len()).collect();
     let (mut turns, mut deltas, mut errors, mut frames) = (0u64, 0u64, 0u64, 0u64);
     let end = Instant::now() + Duration::from_secs_f64(loop_secs);
-    let mut timed = |f: &mut dyn FnMut()| {
+    let mut timed = |call: &'static str, f: &mut dyn FnMut()| {
         let before = context_switches();
         let start = Instant::now();
         f();
@@ -291,6 +294,10 @@ pub(crate) fn p8(
         let after = context_switches();
         let _ = calls.record(ns);
         if ns > 100_000 {
+            match slow.by_call.iter_mut().find(|(name, _)| *name == call) {
+                Some((_, count)) => *count += 1,
+                None => slow.by_call.push((call, 1)),
+            }
             if after.1 > before.1 {
                 slow.preempted += 1;
             } else if after.0 > before.0 {
@@ -304,7 +311,7 @@ pub(crate) fn p8(
         frames += 1;
         while let Some(p) = free.pop() {
             let mut id = 0;
-            timed(&mut || {
+            timed("foil_send_message_stream", &mut || {
                 // SAFETY: `c` is the handle foil_client_new returned for `client`, which is
                 // only dropped after this loop; `persona`, `players[p]` and `message` are
                 // NUL-terminated CStrings that outlive the call (the library copies them); a
@@ -327,7 +334,7 @@ pub(crate) fn p8(
             busy.insert(id, p);
         }
         if frames % 50 == 0 {
-            timed(&mut || {
+            timed("foil_list_personas", &mut || {
                 // SAFETY: `c` is the handle foil_client_new returned for `client`, which is
                 // only dropped after this loop.
                 black_box(unsafe { foil_list_personas(c) });
@@ -335,8 +342,10 @@ pub(crate) fn p8(
         }
         loop {
             let mut some = false;
-            // SAFETY: live client, writable event.
-            timed(&mut || some = unsafe { foil_poll_event(c, &mut event) });
+            timed("foil_poll_event", &mut || {
+                // SAFETY: live client, writable event.
+                some = unsafe { foil_poll_event(c, &mut event) }
+            });
             if !some {
                 break;
             }
@@ -348,7 +357,9 @@ pub(crate) fn p8(
                 _ => {}
             }
             // SAFETY: an event written by foil_poll_event.
-            timed(&mut || unsafe { foil_event_free(&mut event) });
+            timed("foil_event_free", &mut || unsafe {
+                foil_event_free(&mut event)
+            });
             if is_finishing(kind) {
                 if let Some(p) = busy.remove(&id) {
                     free.push(p);
@@ -389,11 +400,16 @@ pub(crate) fn p8(
                 }
             ),
             format!(
-                "max {max_us:.1} µs, p99.9 {:.1} µs, {over_100us} calls > 100 µs ({} preempted, {} blocked, {} on CPU); submit {submit_ns:.0} ns",
+                "max {max_us:.1} µs, p99.9 {:.1} µs, {over_100us} calls > 100 µs ({} preempted, {} blocked, {} on CPU; {}); submit {submit_ns:.0} ns",
                 calls.value_at_quantile(0.999) as f64 / 1000.0,
                 slow.preempted,
                 slow.blocked,
                 slow.on_cpu,
+                slow.by_call
+                    .iter()
+                    .map(|(name, count)| format!("{count} {name}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ),
             "≤ 0.1 ms",
             Some(max_us <= 100.0 && errors == 0),
@@ -420,7 +436,7 @@ pub(crate) fn p8(
                 "max": calls.max(),
             },
             "calls_over_100us": over_100us,
-            "slow_calls": {"preempted": slow.preempted, "blocked": slow.blocked, "on_cpu": slow.on_cpu},
+            "slow_calls": {"preempted": slow.preempted, "blocked": slow.blocked, "on_cpu": slow.on_cpu, "by_call": slow.by_call.iter().map(|(name, count)| json!({"call": name, "count": count})).collect::<Vec<_>>()},
             "pinned_cpu": game_loop.pin_to_cpu,
         },
     });

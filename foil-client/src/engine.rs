@@ -28,8 +28,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -203,9 +203,9 @@ impl Finish {
     }
 }
 
-/// The queue and everything that must change together with it.
+/// Everything the producers (request tasks, timers, `cancel`, `shutdown`) change together.
+/// Events are sent to the inbox while this lock is held, so their order is the lock's order.
 struct State {
-    queue: VecDeque<Event>,
     /// Requests without their finishing event yet.
     in_flight: HashMap<RequestId, AbortHandle>,
     tracker: SessionTracker,
@@ -219,32 +219,97 @@ struct State {
     closed: bool,
 }
 
+/// How events travel: producers append to `inbox` (holding `state`, then briefly `inbox`);
+/// consumers move them to `outbox`, which only consumers lock, and take them from there. The game
+/// thread's `pop` and `drain` only *try* the inbox lock: a worker that holds it — and may be
+/// descheduled while it does — never makes a frame wait; what it is adding is taken next frame.
 struct Shared {
     state: Mutex<State>,
-    /// Notified whenever the state changes (events queued, callback set, closed).
+    /// Notified, with `state` held, whenever the state changes (events sent, callback set,
+    /// closed).
     changed: Condvar,
+    inbox: Mutex<VecDeque<Event>>,
+    outbox: Mutex<VecDeque<Event>>,
+    /// Events sent and not yet taken.
+    queued: AtomicUsize,
+    /// Whether a callback is set (read by `pop` without the producers' lock).
+    callback_set: AtomicBool,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        // Every change is a push, a remove or a flag: a panic cannot leave the state
+        // Every change is a send, a remove or a flag: a panic cannot leave the state
         // inconsistent in a way that matters more than losing the engine.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The consumers' side. Lock order: `state`, `outbox`, `inbox`.
+    fn outbox(&self) -> MutexGuard<'_, VecDeque<Event>> {
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends events at once, so that nothing comes between them (a response and the game
+    /// events it implies). `_state` proves the producers' lock is held: the inbox's order is
+    /// the lock's. The caller notifies.
+    fn send(&self, _state: &State, events: impl IntoIterator<Item = Event>) {
+        let events = events.into_iter().map(|mut event| {
+            // Room for the NUL a C string adds, made here on the producer's thread: the game
+            // thread then turns the payload into a C string without reallocating memory that
+            // another thread's allocator arena owns (which can mean waiting for that arena).
+            event.payload.reserve_exact(1);
+            event
+        });
+        let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        let before = inbox.len();
+        inbox.extend(events);
+        self.queued
+            .fetch_add(inbox.len() - before, Ordering::SeqCst);
+    }
+
+    /// Moves the inbox into `outbox`. Without `wait`, gives up at once when a producer holds
+    /// the inbox (the game thread's path); with it, waits for the producer (blocking calls).
+    fn refill(&self, outbox: &mut VecDeque<Event>, wait: bool) {
+        let inbox = match self.inbox.try_lock() {
+            Ok(inbox) => Some(inbox),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) if wait => {
+                Some(self.inbox.lock().unwrap_or_else(|p| p.into_inner()))
+            }
+            Err(TryLockError::WouldBlock) => None,
+        };
+        if let Some(mut inbox) = inbox {
+            if outbox.is_empty() {
+                std::mem::swap(outbox, &mut inbox);
+            } else {
+                outbox.extend(inbox.drain(..));
+            }
+        }
+    }
+
+    /// Takes one event for a consumer (see [`Shared::refill`] for `wait`).
+    fn take(&self, outbox: &mut VecDeque<Event>, wait: bool) -> Option<Event> {
+        if outbox.is_empty() {
+            self.refill(outbox, wait);
+        }
+        let event = outbox.pop_front()?;
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        Some(event)
     }
 
     /// Queues an intermediate event of a request still in flight; false when it is not
     /// (cancelled: its finishing event is queued already), so the task can stop.
     fn push_partial(&self, request_id: RequestId, kind: EventKind, payload: String) -> bool {
-        let mut state = self.lock();
+        let state = self.lock();
         if !state.in_flight.contains_key(&request_id) {
             return false;
         }
-        state.queue.push_back(Event {
+        let event = Event {
             request_id,
             kind,
             http_status: 200,
             payload,
-        });
+        };
+        self.send(&state, [event]);
         drop(state);
         self.changed.notify_all();
         true
@@ -287,15 +352,13 @@ impl Shared {
             }
             Finish::Error(error) => Event::error(request_id, error),
         };
-        state.queue.push_back(event);
-        state
-            .queue
-            .extend(game_events.iter().map(|game_event| Event {
-                request_id,
-                kind: EventKind::of_game_event(game_event),
-                http_status: 0,
-                payload: game_event.payload_json(),
-            }));
+        let game_events = game_events.iter().map(|game_event| Event {
+            request_id,
+            kind: EventKind::of_game_event(game_event),
+            http_status: 0,
+            payload: game_event.payload_json(),
+        });
+        self.send(state, std::iter::once(event).chain(game_events));
         self.changed.notify_all();
     }
 
@@ -307,9 +370,7 @@ impl Shared {
             return;
         }
         state.credential_timer = None;
-        state
-            .queue
-            .push_back(Event::credential_expiring(expires_at));
+        self.send(&state, [Event::credential_expiring(expires_at)]);
         self.changed.notify_all();
     }
 }
@@ -338,7 +399,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("closed", &state.closed)
             .field("in_flight", &state.in_flight.len())
-            .field("queued", &state.queue.len())
+            .field("queued", &self.queued())
             .finish()
     }
 }
@@ -363,7 +424,6 @@ impl Engine {
             runtime: Mutex::new(Some(runtime)),
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
-                    queue: VecDeque::new(),
                     in_flight: HashMap::new(),
                     tracker: SessionTracker::new(),
                     callback: None,
@@ -373,6 +433,10 @@ impl Engine {
                     closed: false,
                 }),
                 changed: Condvar::new(),
+                inbox: Mutex::new(VecDeque::new()),
+                outbox: Mutex::new(VecDeque::new()),
+                queued: AtomicUsize::new(0),
+                callback_set: AtomicBool::new(false),
             }),
             client: Mutex::new(client),
             next_request: AtomicU64::new(1),
@@ -468,9 +532,8 @@ impl Engine {
         };
         if delay.is_zero() {
             // Due already: takeable before the call returns.
-            state
-                .queue
-                .push_back(Event::credential_expiring(expires_at));
+            self.shared
+                .send(&state, [Event::credential_expiring(expires_at)]);
             drop(state);
             self.shared.changed.notify_all();
             return;
@@ -484,23 +547,29 @@ impl Engine {
         state.credential_timer = Some(timer.abort_handle());
     }
 
-    /// Takes the oldest queued event, if any.
+    /// Takes the oldest queued event, if any. Never waits for the threads that queue events
+    /// (the game thread calls it every frame): events being added at this very moment are
+    /// taken by the next call.
     pub fn pop(&self) -> Result<Option<Event>, EngineError> {
-        let mut state = self.shared.lock();
-        if state.callback.is_some() {
+        if self.shared.callback_set.load(Ordering::SeqCst) {
             return Err(EngineError::CallbackMode);
         }
-        Ok(state.queue.pop_front())
+        Ok(self.shared.take(&mut self.shared.outbox(), false))
     }
 
-    /// Takes up to `max` queued events, oldest first (none while a callback is set).
+    /// Takes up to `max` queued events, oldest first (none while a callback is set). Never
+    /// waits for the threads that queue events (see [`Engine::pop`]).
     pub fn drain(&self, max: usize) -> Vec<Event> {
-        let mut state = self.shared.lock();
-        if state.callback.is_some() {
+        if self.shared.callback_set.load(Ordering::SeqCst) {
             return Vec::new();
         }
-        let n = max.min(state.queue.len());
-        state.queue.drain(..n).collect()
+        let mut outbox = self.shared.outbox();
+        if outbox.len() < max {
+            self.shared.refill(&mut outbox, false);
+        }
+        let n = max.min(outbox.len());
+        self.shared.queued.fetch_sub(n, Ordering::SeqCst);
+        outbox.drain(..n).collect()
     }
 
     /// Blocks until an event is queued or `timeout` passes; true if one is queued. For tools
@@ -508,7 +577,8 @@ impl Engine {
     pub fn wait_any(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.lock();
-        while state.queue.is_empty() {
+        // Events are sent with `state` held: none can slip in between the check and the wait.
+        while self.queued() == 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -539,12 +609,16 @@ impl Engine {
             if state.callback.is_some() {
                 return Err(EngineError::CallbackMode);
             }
-            if let Some(pos) = state
-                .queue
-                .iter()
-                .position(|e| e.request_id == request_id && e.kind.is_finishing())
             {
-                return Ok(state.queue.remove(pos).expect("position is valid"));
+                let mut outbox = self.shared.outbox();
+                self.shared.refill(&mut outbox, true);
+                if let Some(pos) = outbox
+                    .iter()
+                    .position(|e| e.request_id == request_id && e.kind.is_finishing())
+                {
+                    self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+                    return Ok(outbox.remove(pos).expect("position is valid"));
+                }
             }
             if !state.in_flight.contains_key(&request_id) {
                 return Err(EngineError::UnknownRequest(request_id));
@@ -564,7 +638,7 @@ impl Engine {
 
     /// Events waiting to be taken.
     pub fn queued(&self) -> usize {
-        self.shared.lock().queue.len()
+        self.shared.queued.load(Ordering::SeqCst)
     }
 
     /// Requests that have not queued their finishing event yet.
@@ -580,6 +654,9 @@ impl Engine {
             return Err(EngineError::Closed);
         }
         state.callback = callback;
+        self.shared
+            .callback_set
+            .store(state.callback.is_some(), Ordering::SeqCst);
         if state.callback.is_some() && state.callback_thread.is_none() {
             let shared = self.shared.clone();
             let join = std::thread::Builder::new()
@@ -602,9 +679,8 @@ impl Engine {
             return false;
         };
         task.abort();
-        state
-            .queue
-            .push_back(Event::error(request_id, ClientError::Cancelled.payload()));
+        let cancelled = Event::error(request_id, ClientError::Cancelled.payload());
+        self.shared.send(&state, [cancelled]);
         drop(state);
         self.shared.changed.notify_all();
         true
@@ -624,19 +700,20 @@ impl Engine {
             }
             state.closed = true;
             state.callback = None;
+            self.shared.callback_set.store(false, Ordering::SeqCst);
             if let Some(timer) = state.credential_timer.take() {
                 timer.abort();
             }
             let mut ids: Vec<RequestId> = state.in_flight.keys().copied().collect();
             ids.sort_unstable();
+            let mut cancelled = Vec::with_capacity(ids.len());
             for request_id in ids {
                 if let Some(task) = state.in_flight.remove(&request_id) {
                     task.abort();
                 }
-                state
-                    .queue
-                    .push_back(Event::error(request_id, ClientError::Cancelled.payload()));
+                cancelled.push(Event::error(request_id, ClientError::Cancelled.payload()));
             }
+            self.shared.send(&state, cancelled);
             state.callback_thread.take()
         };
         self.shared.changed.notify_all();
@@ -865,9 +942,8 @@ impl Engine {
             Ok(client) => client,
             Err(error) => {
                 // Takeable before the call returns, like a refused argument.
-                state
-                    .queue
-                    .push_back(Event::error(request_id, error.payload()));
+                let failed = Event::error(request_id, error.payload());
+                self.shared.send(&state, [failed]);
                 drop(state);
                 self.shared.changed.notify_all();
                 return Ok(request_id);
@@ -908,7 +984,8 @@ fn deliver(shared: &Shared) {
             return;
         }
         if let Some(callback) = state.callback.clone() {
-            if let Some(event) = state.queue.pop_front() {
+            let event = shared.take(&mut shared.outbox(), true);
+            if let Some(event) = event {
                 drop(state);
                 callback(event);
                 state = shared.lock();

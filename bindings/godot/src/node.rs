@@ -247,13 +247,14 @@ impl FoilClient {
         })
     }
 
-    /// One turn → `message_received` and the game-event signals.
+    /// One turn → `message_received` and the game-event signals. Arguments in the official
+    /// SDKs' order: persona, message, player.
     #[func]
     fn send_message(
         &mut self,
         persona_id: GString,
-        user_session_id: GString,
         message: GString,
+        user_session_id: GString,
         #[opt(default = "")] machine_id: GString,
     ) -> i64 {
         self.request(|d| {
@@ -272,8 +273,8 @@ impl FoilClient {
     fn send_message_stream(
         &mut self,
         persona_id: GString,
-        user_session_id: GString,
         message: GString,
+        user_session_id: GString,
         #[opt(default = "")] machine_id: GString,
     ) -> i64 {
         self.request(|d| {
