@@ -358,6 +358,10 @@ settings! {
         /// How long a graceful shutdown waits for running requests, in seconds.
         shutdown_grace_secs: u64 = 30,
             "SHUTDOWN_GRACE_SECS", Plain, "graceful-shutdown bound";
+        /// A turn's hold on its session lasts this many seconds and is renewed while the turn
+        /// runs; a turn whose process died frees its session this long after.
+        turn_claim_ttl_secs: u64 = 30,
+            "TURN_CLAIM_TTL_SECS", Plain, "a dead instance's turn frees its session after this";
     }
     nested {
         rate_limit.enabled, "RATE_LIMIT_ENABLED", "rate limits on";

@@ -26,41 +26,77 @@ use crate::db::sessions::{
 };
 use crate::error::{ApiError, ErrorCode};
 
-/// How long a turn's claim lasts if its process dies mid-turn (longer than any LLM timeout).
-const CLAIM_TTL: chrono::Duration = chrono::Duration::minutes(5);
 /// Most memories of earlier sessions kept per player × persona.
 const MAX_MEMORIES: usize = 10;
 
-/// A turn's hold on its session. Failure paths call [`release`](Self::release) and await it,
-/// so the player hears of the failure only once a resend can claim the session; when the turn
-/// is cancelled or panics instead, dropping the claim releases it in the background.
+/// A turn's hold on its session. It lasts `turn_claim_ttl_secs` and is renewed every third of
+/// that while the turn runs, so a turn of a process that died (`kill -9`, a lost machine)
+/// frees its session within one lifetime, on every instance. Failure paths call
+/// [`release`](Self::release) and await it, so the player hears of the failure only once a
+/// resend can claim the session; when the turn is cancelled or panics instead, dropping the
+/// claim releases it in the background.
 pub(crate) struct TurnClaim {
     ctx: ApiContext,
     session_id: Uuid,
     token: String,
     done: bool,
+    renewal: Option<tokio::task::AbortHandle>,
+}
+
+fn claim_ttl(ctx: &ApiContext) -> chrono::Duration {
+    chrono::Duration::seconds(i64::try_from(ctx.config.turn_claim_ttl_secs.max(1)).unwrap_or(30))
 }
 
 impl TurnClaim {
     /// Claims `session_id`; `Err(session_busy)` when another turn holds it.
     pub(crate) async fn acquire(ctx: &ApiContext, session_id: Uuid) -> Result<Self, ApiError> {
         let token = Uuid::new_v4().to_string();
-        let expires = crate::db::format_time(chrono::Utc::now() + CLAIM_TTL);
+        let ttl = claim_ttl(ctx);
+        let expires = crate::db::format_time(chrono::Utc::now() + ttl);
         if !sessions::claim_turn(&ctx.db, session_id, &token, &expires).await? {
             return Err(busy());
         }
+        let renewal = {
+            let (db, token) = (ctx.db.clone(), token.clone());
+            let every = (ttl / 3)
+                .to_std()
+                .unwrap_or(std::time::Duration::from_secs(10));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let expires = crate::db::format_time(chrono::Utc::now() + ttl);
+                    match sessions::renew_turn(&db, session_id, &token, &expires).await {
+                        Ok(true) => {}
+                        // Released or committed meanwhile: nothing left to hold.
+                        Ok(false) => return,
+                        // The next try may work; the claim lasts a whole lifetime meanwhile.
+                        Err(e) => tracing::warn!(error = %e, "could not renew a turn claim"),
+                    }
+                }
+            })
+            .abort_handle()
+        };
         Ok(TurnClaim {
             ctx: ctx.clone(),
             session_id,
             token,
             done: false,
+            renewal: Some(renewal),
         })
     }
 
     /// Gives the session back without writing anything (once; later calls do nothing).
     pub(crate) async fn release(&mut self) {
+        self.stop_renewing();
         if !std::mem::replace(&mut self.done, true) {
             release_claim(&self.ctx.db, self.session_id, &self.token).await;
+        }
+    }
+
+    /// Stops extending the claim (the turn's commit or release ends it).
+    fn stop_renewing(&mut self) {
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
         }
     }
 
@@ -75,6 +111,7 @@ impl TurnClaim {
 
 impl Drop for TurnClaim {
     fn drop(&mut self) {
+        self.stop_renewing();
         if self.done {
             return;
         }
@@ -88,7 +125,7 @@ impl Drop for TurnClaim {
 
 async fn release_claim(db: &crate::db::Db, session_id: Uuid, token: &str) {
     if let Err(e) = sessions::release_turn(db, session_id, token).await {
-        // The claim lapses by itself after CLAIM_TTL.
+        // The claim lapses by itself after turn_claim_ttl_secs.
         tracing::warn!(error = %e, "could not release a turn claim");
     }
 }

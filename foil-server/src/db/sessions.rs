@@ -610,6 +610,24 @@ pub(crate) async fn claim_turn(
 }
 
 /// Gives up a claim without changing the session (the turn failed or was cancelled).
+/// Extends a claim this turn still holds to `expires_at`; false when it no longer holds it.
+pub(crate) async fn renew_turn(
+    db: &Db,
+    session_id: Uuid,
+    token: &str,
+    expires_at: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE chat_sessions SET turn_expires_at = $1 WHERE id = $2 AND turn_token = $3",
+    )
+    .bind(expires_at)
+    .bind(session_id.to_string())
+    .bind(token)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub(crate) async fn release_turn(
     db: &Db,
     session_id: Uuid,

@@ -7,7 +7,7 @@
 //!
 //! The groups live in `chat/`.
 
-mod support;
+pub(crate) mod support;
 
 mod access;
 mod budget;

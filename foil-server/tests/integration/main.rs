@@ -23,6 +23,7 @@ mod overload;
 mod platform;
 mod python_sdk;
 mod rate_limits;
+mod scale_out;
 mod schemathesis;
 mod secrets;
 mod security;

@@ -17,6 +17,7 @@ crate::on_both_databases!(
     two_messages_at_once_on_one_session,
     busy_session_refuses_restart_and_reset,
     two_instances_share_the_claim,
+    a_turn_longer_than_its_claim_keeps_it,
     many_sessions_in_parallel,
 );
 
@@ -151,6 +152,33 @@ async fn two_instances_share_the_claim(backend: Backend) {
         );
         assert_eq!(history["current_state"], "S1");
     }
+}
+
+/// The claim lasts `turn_claim_ttl_secs` (1 s here) and is renewed while the turn runs: a turn
+/// of 1.6 s still holds its session at 1.2 s, so a second message then is refused, and the first
+/// turn commits.
+async fn a_turn_longer_than_its_claim_keeps_it(backend: Backend) {
+    let mock = start_mock(MockConfig::default().with_latency(Duration::from_millis(800))).await;
+    let Some(app) = mock_app(backend, &mock, |c| c.turn_claim_ttl_secs = 1).await else {
+        return;
+    };
+    let s = setup(&app, "renew@example.com", &chat_persona("Renew", true)).await;
+    let player = Player::sdk(&s.key, &s.persona_id, "renew").with_headers(&openai_headers());
+    player.init(&app).await;
+    mock.push_reply_for("eval", eval_answer("pass", Some(0)));
+    let late = async {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        app.send(player.message_request("too soon")).await
+    };
+    let (first, second) = tokio::join!(app.send(player.message_request("long one")), late);
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    second.assert_error(StatusCode::CONFLICT, "session_busy");
+    let history = player.history(&app).await;
+    assert_eq!(
+        history["messages"].as_array().unwrap().len(),
+        3,
+        "{history}"
+    );
 }
 
 async fn many_sessions_in_parallel(backend: Backend) {

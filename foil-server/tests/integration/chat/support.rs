@@ -89,7 +89,7 @@ pub(super) const SUMMARY_MARKER: &str = "SUMMARY-MARKER: the player has been cha
 pub(super) const DEFAULT_REPLY: &str = "Mock reply from the character, in several words.";
 
 /// Which pipeline step a request to the mock belongs to.
-pub(super) fn step_of(r: &RecordedRequest) -> &'static str {
+pub(crate) fn step_of(r: &RecordedRequest) -> &'static str {
     match r.structured_output_name() {
         Some("evaluation") => "eval",
         Some(_) => "extract",
@@ -107,14 +107,14 @@ pub(super) fn requests_of(mock: &MockLlm, step: &str) -> Vec<RecordedRequest> {
 }
 
 /// The evaluator's answer for `decision` / `transition_index`.
-pub(super) fn eval_answer(decision: &str, index: Option<usize>) -> Reply {
+pub(crate) fn eval_answer(decision: &str, index: Option<usize>) -> Reply {
     Reply::json(json!({"decision": decision, "transition_index": index, "reason": "scripted"}))
 }
 
 /// A mock whose requests are keyed by step (`eval`, `reply`, `summary`, `extract`) and which,
 /// with nothing queued, answers the evaluator with a bare redirect, the reply with
 /// [`DEFAULT_REPLY`] and the summary with [`SUMMARY_MARKER`].
-pub(super) async fn start_mock(config: MockConfig) -> MockLlm {
+pub(crate) async fn start_mock(config: MockConfig) -> MockLlm {
     let config = config
         .with_step_key(|r| Some(step_of(r).to_string()))
         .with_responder(|r| match step_of(r) {
@@ -158,7 +158,7 @@ pub(super) async fn mock_app(
 }
 
 /// Headers selecting the mock's OpenAI protocol for every step.
-pub(super) fn openai_headers() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn openai_headers() -> Vec<(&'static str, &'static str)> {
     vec![
         ("x-llm-model", "openai/mock-model"),
         ("x-llm-api-key", "k-test"),

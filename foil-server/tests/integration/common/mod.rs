@@ -311,7 +311,7 @@ pub(crate) fn supabase_token(sub: &str, anonymous: bool) -> String {
 }
 
 /// Makes a fresh schema and returns a URL whose connections use it.
-async fn postgres_schema_url() -> Option<String> {
+pub(crate) async fn postgres_schema_url() -> Option<String> {
     use sqlx::Connection;
     let base = postgres_url();
     let mut conn = match tokio::time::timeout(
