@@ -21,6 +21,8 @@
 #include "FoilAsyncActions.h"
 #include "FoilEngineModule.h"
 #include "FoilNative.h"
+#include "FoilNpcComponent.h"
+#include "FoilRequestActions.h"
 #include "FoilSettings.h"
 #include "FoilSubsystem.h"
 #include "Modules/ModuleManager.h"
@@ -191,6 +193,47 @@ namespace
 	{
 		Expect(Game.GameInstance->ReferencedObjects.Contains(TWeakObjectPtr<UObject>(Action)) == bReferenced,
 			std::string(bReferenced ? "the game instance keeps the action " : "the game instance released the action ") + When);
+	}
+}
+
+namespace
+{
+	/** What a request node's pins received. */
+	template <typename TResult>
+	struct FNodePins
+	{
+		int Successes = 0;
+		int Failures = 0;
+		TResult Result{};
+		FFoilError Error;
+	};
+
+	/** Activates a request node made by its factory and ticks until one of its pins fires. */
+	template <typename TResult, typename TAction>
+	std::shared_ptr<FNodePins<TResult>> RunNode(TAction* Action, const char* What)
+	{
+		auto Pins = std::make_shared<FNodePins<TResult>>();
+		ExpectReferenced(Action, true, "until it fires");
+		Action->OnSuccess.AddLambdaForTest([Pins, What](const TResult& Result, const FFoilError& Error)
+		{
+			InCallback(What);
+			++Pins->Successes;
+			Pins->Result = Result;
+			Pins->Error = Error;
+		});
+		Action->OnFailure.AddLambdaForTest([Pins, What](const TResult&, const FFoilError& Error)
+		{
+			InCallback(What);
+			++Pins->Failures;
+			Pins->Error = Error;
+		});
+		Action->Activate();
+		Expect(Pins->Successes + Pins->Failures == 0, std::string(What) + ": a pin fired inside Activate");
+		TickUntil([Pins] { return Pins->Successes + Pins->Failures > 0; }, What);
+		Frames(3);
+		Expect(Pins->Successes + Pins->Failures == 1, std::string(What) + ": exactly one pin fired");
+		ExpectReferenced(Action, false, "once it fired");
+		return Pins;
 	}
 }
 
@@ -817,6 +860,133 @@ int main(int Argc, char** Argv)
 		Expect(Pins->Successes == 1 && Pins->Failures == 0 && Pins->Deltas == 0, "OnSuccess once, no OnDelta: " + Describe(Pins->Error));
 		Expect(!Pins->Reply.Message.IsEmpty() && Pins->bDeltasMatch, "a reply, with an empty Delta and Error");
 		ExpectReferenced(Action, false, "once it fired");
+	});
+
+	RunStep("async_request_actions", [&]
+	{
+		auto Personas = RunNode<TArray<FFoilPersona>>(UFoilListPersonasAction::ListPersonas(Game.World), "List Personas");
+		bool bFound = false;
+		for (const FFoilPersona& Persona : Personas->Result)
+		{
+			bFound = bFound || Persona.Id.Equals(PersonaId);
+		}
+		Expect(Personas->Successes == 1 && bFound, "List Personas lists the persona: " + Describe(Personas->Error));
+
+		auto Machines = RunNode<TArray<FFoilMachine>>(
+			UFoilListMachinesAction::ListMachines(Game.World, PersonaId, ActionPlayer), "List Machines");
+		Expect(Machines->Successes == 1 && Machines->Result.Num() >= 1, "List Machines: " + Describe(Machines->Error));
+
+		auto Status = RunNode<FFoilSessionStatus>(
+			UFoilGetSessionAction::GetSession(Game.World, PersonaId, ActionPlayer, ActionSession.MachineId), "Get Session");
+		Expect(Status->Successes == 1 && Status->Result.SessionId.Equals(ActionSession.SessionId)
+				&& !Status->Result.CurrentState.IsEmpty(),
+			"Get Session: the action player's session: " + Describe(Status->Error));
+
+		auto History = RunNode<FFoilHistory>(
+			UFoilGetHistoryAction::GetHistory(Game.World, PersonaId, ActionPlayer, ActionSession.MachineId), "Get History");
+		// The greeting and the two turns of the steps above.
+		Expect(History->Successes == 1 && History->Result.Messages.Num() == 5
+				&& History->Result.Messages[0].Role.Equals(TEXT("assistant"))
+				&& History->Result.Messages[1].Content.Equals(Playthrough[0])
+				&& History->Result.Session.SessionId.Equals(ActionSession.SessionId),
+			"Get History: greeting first, then the player's lines: " + Describe(History->Error));
+
+		auto Key = RunNode<FFoilLlmKeyCheck>(UFoilValidateLlmKeyAction::ValidateLlmKey(Game.World, TEXT("")), "Validate LLM Key");
+		Expect(Key->Successes == 1 && !Key->Result.Model.IsEmpty(), "Validate LLM Key answers with a model: " + Describe(Key->Error));
+
+		auto Missing = RunNode<FFoilSessionStatus>(
+			UFoilGetSessionAction::GetSession(Game.World, PersonaId, TEXT("nobody-here"), TEXT("")), "Get Session (none)");
+		Expect(Missing->Failures == 1 && Is(Missing->Error.Code, "session_not_found") && Missing->Error.HttpStatus == 404,
+			"Get Session without a session fails with 404: " + Describe(Missing->Error));
+
+		auto Reset = RunNode<FString>(
+			UFoilResetSessionAction::ResetSession(Game.World, PersonaId, ActionPlayer, ActionSession.MachineId), "Reset Session");
+		Expect(Reset->Successes == 1 && Reset->Result.Equals(ActionSession.SessionId), "Reset Session: " + Describe(Reset->Error));
+	});
+
+	RunStep("npc_component_conversation", [&]
+	{
+		struct FNpcSeen
+		{
+			int Started = 0;
+			FString Greeting;
+			FString Deltas;
+			std::vector<FFoilChatResponse> Replies;
+			std::vector<FFoilGameEvent> Events;
+			std::vector<FFoilError> Failures;
+			int Resets = 0;
+		};
+		auto S = std::make_shared<FNpcSeen>();
+		UFoilNpcComponent* Npc = NewObject<UFoilNpcComponent>(Game.World);
+		Npc->PersonaId = PersonaId;
+		Npc->PlayerId = TEXT("unreal-standin-npc");
+		Npc->PlayerName = TEXT("Cy");
+		Npc->PlayerGender = TEXT("female");
+		Npc->MachineId = MachineId;
+		Npc->OnStarted.AddLambdaForTest([S](const FString& Greeting, const FFoilSessionInit& Started)
+		{
+			InCallback("NPC OnStarted");
+			++S->Started;
+			S->Greeting = Greeting;
+			Expect(Greeting.Equals(Started.Message), "the greeting is the session's message");
+		});
+		Npc->OnReplyDelta.AddLambdaForTest([S](const FString& Delta, const FString& SoFar)
+		{
+			InCallback("NPC OnReplyDelta");
+			S->Deltas += Delta;
+			Expect(SoFar.Len() >= Delta.Len(), "the reply so far includes the piece");
+		});
+		Npc->OnReply.AddLambdaForTest([S](const FFoilChatResponse& Reply)
+		{
+			InCallback("NPC OnReply");
+			S->Replies.push_back(Reply);
+		});
+		Npc->OnGameEvent.AddLambdaForTest([S](const FFoilGameEvent& GameEvent)
+		{
+			InCallback("NPC OnGameEvent");
+			Expect(!S->Replies.empty(), "a game event after its reply");
+			S->Events.push_back(GameEvent);
+		});
+		Npc->OnReset.AddLambdaForTest([S](const FString&) { InCallback("NPC OnReset"); ++S->Resets; });
+		Npc->OnFailed.AddLambdaForTest([S](const FFoilError& Error)
+		{
+			InCallback("NPC OnFailed");
+			S->Failures.push_back(Error);
+		});
+		Npc->BeginPlay();
+		Expect(!Npc->Say(TEXT("too early")), "Say before the conversation started is refused");
+		Expect(Npc->StartConversation() && Npc->IsBusy(), "StartConversation");
+		Expect(!Npc->StartConversation() && !Npc->Say(TEXT("now")), "one thing at a time");
+		if (!TickUntil([Npc] { return !Npc->IsBusy(); }, "the NPC's greeting"))
+			return;
+		Expect(S->Started == 1 && !S->Greeting.IsEmpty() && Npc->IsStarted(), "OnStarted with the greeting");
+		for (const FString& Line : Playthrough)
+		{
+			Expect(Npc->Say(Line), "Say");
+			Expect(!Npc->Say(Line), "Say while the NPC answers is refused");
+			if (!TickUntil([Npc] { return !Npc->IsBusy(); }, "the NPC's reply"))
+				return;
+		}
+		Frames(10);  // the driver delivers one event per frame: the last reply's game events follow it
+		Expect(S->Failures.empty(), "no failure");
+		Expect(S->Replies.size() == Playthrough.size() && !S->Deltas.IsEmpty(), "a streamed reply per line");
+		bool bEnded = false;
+		for (const FFoilGameEvent& GameEvent : S->Events)
+		{
+			Expect(GameEvent.SessionId.Equals(Npc->GetSessionId()), "only this conversation's game events");
+			bEnded = bEnded || (GameEvent.Kind == EFoilGameEventKind::SessionEnded && GameEvent.Outcome.Equals(ExpectedOutcome));
+		}
+		Expect(bEnded, "the playthrough ends the NPC's session with its outcome (" + std::to_string(S->Events.size())
+			+ " game events, last reply's outcome " + (S->Replies.empty() ? std::string("none") : U(S->Replies.back().Outcome)) + ")");
+
+		Expect(Npc->ResetConversation(), "ResetConversation");
+		TickUntil([Npc] { return !Npc->IsBusy(); }, "the reset");
+		Expect(S->Resets == 1, "OnReset");
+		Expect(Npc->Say(Playthrough[0]) && Npc->Cancel(), "Cancel a reply in flight");
+		TickUntil([Npc] { return !Npc->IsBusy(); }, "the cancelled reply");
+		Expect(S->Failures.size() == 1 && Is(S->Failures[0].Code, "cancelled"), "OnFailed with code cancelled");
+		Expect(!Npc->Cancel(), "nothing left to cancel");
+		Npc->EndPlay(EEndPlayReason::Destroyed);
 	});
 
 	RunStep("async_action_failure", [&]

@@ -484,6 +484,12 @@ public:
 	const TCHAR* operator*() const { return Data.c_str(); }
 	int32 Len() const { return static_cast<int32>(Data.size()); }
 	bool IsEmpty() const { return Data.empty(); }
+	/** Empties the string (Unreal: keeping NewReservedSize characters of capacity). */
+	void Reset(int32 NewReservedSize = 0)
+	{
+		Data.clear();
+		Data.reserve(static_cast<size_t>(NewReservedSize));
+	}
 
 	FString& operator+=(const FString& Str)
 	{

@@ -127,6 +127,62 @@ FFoilMachine FoilUnreal::ToUnreal(const foil::MachineInfo& Machine)
 	return Out;
 }
 
+FFoilSessionStatus FoilUnreal::ToUnreal(const foil::SessionStatus& Status)
+{
+	FFoilSessionStatus Out;
+	Out.SessionId = ToFString(Status.session_id);
+	Out.PersonaId = ToFString(Status.persona_id);
+	Out.MachineId = ToFString(Status.machine_id);
+	Out.CurrentState = ToFString(Status.current_state);
+	Out.Score = static_cast<int32>(Status.score);
+	Out.Outcome = ::ToFString(Status.outcome);
+	Out.PlayerName = ToFString(Status.player_name);
+	Out.PlayerGender = ToFString(Status.player_gender);
+	Out.StartedAt = ToFString(Status.started_at);
+	Out.LastMessageAt = ToFString(Status.last_message_at);
+	return Out;
+}
+
+FFoilHistory FoilUnreal::ToUnreal(const foil::ChatHistory& History)
+{
+	FFoilHistory Out;
+	FFoilSessionStatus& Session = Out.Session;
+	Session.SessionId = ToFString(History.session_id);
+	Session.PersonaId = ToFString(History.persona_id);
+	Session.CurrentState = ToFString(History.current_state);
+	Session.Score = static_cast<int32>(History.score);
+	Session.Outcome = ::ToFString(History.outcome);
+	Session.PlayerName = ToFString(History.player_name);
+	Session.PlayerGender = ToFString(History.player_gender);
+	Session.StartedAt = ToFString(History.started_at);
+	Session.LastMessageAt = ToFString(History.last_message_at);
+	Out.Messages.Reserve(static_cast<int32>(History.messages.size()));
+	for (const foil::HistoryMessage& Message : History.messages)
+	{
+		FFoilHistoryMessage Item;
+		Item.Id = ToFString(Message.id);
+		Item.Role = ToFString(Message.role);
+		Item.Content = ToFString(Message.content);
+		Item.StateKeyAtTime = ::ToFString(Message.state_key_at_time);
+		Item.bHasScoreAtTime = Message.score_at_time.has_value();
+		Item.ScoreAtTime = static_cast<int32>(Message.score_at_time.value_or(0));
+		Item.Decision = ::ToFString(Message.decision);
+		Item.bFollowUpTriggered = Message.follow_up_triggered;
+		Item.CreatedAt = ToFString(Message.created_at);
+		Out.Messages.Add(MoveTemp(Item));
+	}
+	return Out;
+}
+
+FFoilLlmKeyCheck FoilUnreal::ToUnreal(const foil::LlmKeyValidation& Check)
+{
+	FFoilLlmKeyCheck Out;
+	Out.bValid = Check.valid;
+	Out.Model = ToFString(Check.model);
+	Out.Error = ::ToFString(Check.error);
+	return Out;
+}
+
 FFoilGameEvent FoilUnreal::ToUnreal(const foil::StateChange& Event)
 {
 	FFoilGameEvent Out;

@@ -299,6 +299,102 @@ FString UFoilEngineSubsystem::GetLibraryVersion()
 	return FoilUnreal::ToFString(foil::version());
 }
 
+void UFoilEngineSubsystem::BroadcastGameEvent(const FFoilGameEvent& GameEvent)
+{
+	OnGameEvent.Broadcast(GameEvent);
+	// A listener may add or remove listeners: call a snapshot, skipping the ones removed since.
+	TArray<uint64> Handles;
+	for (const TPair<uint64, FGameEventListener>& Entry : GameEventListeners)
+	{
+		Handles.Add(Entry.Key);
+	}
+	for (const uint64 Handle : Handles)
+	{
+		if (const FGameEventListener* Listener = GameEventListeners.Find(Handle))
+		{
+			const FGameEventListener Call = *Listener;
+			Call(GameEvent);
+		}
+	}
+}
+
+uint64 UFoilEngineSubsystem::AddGameEventListener(FGameEventListener Listener)
+{
+	const uint64 Handle = NextListener++;
+	GameEventListeners.Add(Handle, MoveTemp(Listener));
+	return Handle;
+}
+
+void UFoilEngineSubsystem::RemoveGameEventListener(uint64 Handle)
+{
+	GameEventListeners.Remove(Handle);
+}
+
+template <typename TNative, typename TOut, typename TIssue>
+int64 UFoilEngineSubsystem::Track(TIssue&& Issue, TFunction<void(const TOut&)> OnDone, FFailureCallback OnFailure)
+{
+	check(IsInGameThread());
+	if (!Client.IsValid())
+	{
+		return FailNotConnected(MoveTemp(OnFailure));
+	}
+	const TWeakObjectPtr<UFoilEngineSubsystem> WeakThis(this);
+	const TSharedRef<uint64> IdSlot = MakeShared<uint64>(0);
+	const foil::Result<foil::RequestId> Issued = Issue(
+		[WeakThis, IdSlot, OnDone, OnFailure](foil::Result<TNative> Result)
+		{
+			UFoilEngineSubsystem* Self = WeakThis.Get();
+			if (Self == nullptr || !Self->EndRequest(*IdSlot))
+			{
+				return;
+			}
+			if (!Result)
+			{
+				Self->Fail(FoilUnreal::ToUnreal(Result.error()), OnFailure);
+				return;
+			}
+			if (OnDone)
+			{
+				OnDone(FoilUnreal::ToUnreal(*Result));
+			}
+		});
+	return BeginRequest(Issued, IdSlot, MoveTemp(OnFailure));
+}
+
+int64 UFoilEngineSubsystem::GetSession(const FString& PersonaId, const FString& PlayerId, const FString& MachineId,
+	FSessionStatusCallback OnDone, FFailureCallback OnFailure)
+{
+	return Track<foil::SessionStatus, FFoilSessionStatus>(
+		[this, &PersonaId, &PlayerId, &MachineId](foil::ResultCallback<foil::SessionStatus> Done)
+		{
+			return Client->get_session(FoilUnreal::ToStd(PersonaId), FoilUnreal::ToStd(PlayerId),
+				FoilUnreal::ToStd(MachineId), std::move(Done));
+		},
+		MoveTemp(OnDone), MoveTemp(OnFailure));
+}
+
+int64 UFoilEngineSubsystem::GetHistory(const FString& PersonaId, const FString& PlayerId, const FString& MachineId,
+	FHistoryCallback OnDone, FFailureCallback OnFailure)
+{
+	return Track<foil::ChatHistory, FFoilHistory>(
+		[this, &PersonaId, &PlayerId, &MachineId](foil::ResultCallback<foil::ChatHistory> Done)
+		{
+			return Client->get_history(FoilUnreal::ToStd(PersonaId), FoilUnreal::ToStd(PlayerId),
+				FoilUnreal::ToStd(MachineId), std::move(Done));
+		},
+		MoveTemp(OnDone), MoveTemp(OnFailure));
+}
+
+int64 UFoilEngineSubsystem::ValidateLlmKey(const FString& Model, FLlmKeyCallback OnDone, FFailureCallback OnFailure)
+{
+	return Track<foil::LlmKeyValidation, FFoilLlmKeyCheck>(
+		[this, &Model](foil::ResultCallback<foil::LlmKeyValidation> Done)
+		{
+			return Client->validate_llm_key(FoilUnreal::ToStd(Model), std::move(Done));
+		},
+		MoveTemp(OnDone), MoveTemp(OnFailure));
+}
+
 foil::GameEventHandlers UFoilEngineSubsystem::MakeGameEventHandlers()
 {
 	// The handlers run inside pump(), called only from this object's Tick; the weak pointer is
@@ -308,7 +404,7 @@ foil::GameEventHandlers UFoilEngineSubsystem::MakeGameEventHandlers()
 	{
 		if (UFoilEngineSubsystem* Self = WeakThis.Get())
 		{
-			Self->OnGameEvent.Broadcast(GameEvent);
+			Self->BroadcastGameEvent(GameEvent);
 		}
 	};
 

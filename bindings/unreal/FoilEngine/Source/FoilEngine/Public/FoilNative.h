@@ -38,6 +38,9 @@ namespace FoilUnreal
 	FOILENGINE_API FFoilSessionInit ToUnreal(const foil::SessionInit& Session);
 	FOILENGINE_API FFoilPersona ToUnreal(const foil::Persona& Persona);
 	FOILENGINE_API FFoilMachine ToUnreal(const foil::MachineInfo& Machine);
+	FOILENGINE_API FFoilSessionStatus ToUnreal(const foil::SessionStatus& Status);
+	FOILENGINE_API FFoilHistory ToUnreal(const foil::ChatHistory& History);
+	FOILENGINE_API FFoilLlmKeyCheck ToUnreal(const foil::LlmKeyValidation& Check);
 	FOILENGINE_API FFoilGameEvent ToUnreal(const foil::StateChange& Event);
 	FOILENGINE_API FFoilGameEvent ToUnreal(const foil::ScoreChange& Event);
 	FOILENGINE_API FFoilGameEvent ToUnreal(const foil::MachineCompleted& Event);

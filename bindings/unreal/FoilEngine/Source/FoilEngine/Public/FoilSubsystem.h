@@ -46,6 +46,10 @@ public:
 	using FPersonasCallback = TFunction<void(const TArray<FFoilPersona>& Personas)>;
 	using FMachinesCallback = TFunction<void(const TArray<FFoilMachine>& Machines)>;
 	using FResetCallback = TFunction<void(const FString& SessionId)>;
+	using FSessionStatusCallback = TFunction<void(const FFoilSessionStatus& Status)>;
+	using FHistoryCallback = TFunction<void(const FFoilHistory& History)>;
+	using FLlmKeyCallback = TFunction<void(const FFoilLlmKeyCheck& Check)>;
+	using FGameEventListener = TFunction<void(const FFoilGameEvent& GameEvent)>;
 
 	/** The subsystem of the game instance of WorldContextObject's world, or nullptr. */
 	static UFoilEngineSubsystem* Get(const UObject* WorldContextObject);
@@ -154,6 +158,30 @@ public:
 		FResetCallback OnDone, FFailureCallback OnFailure = nullptr);
 
 	/**
+	 * The session's status (404 session_not_found when there is none). Also teaches the client
+	 * the session's state, so the next reply can report a StateChange.
+	 */
+	int64 GetSession(const FString& PersonaId, const FString& PlayerId, const FString& MachineId,
+		FSessionStatusCallback OnDone, FFailureCallback OnFailure = nullptr);
+
+	/** The session with all its messages, the greeting first. */
+	int64 GetHistory(const FString& PersonaId, const FString& PlayerId, const FString& MachineId,
+		FHistoryCallback OnDone, FFailureCallback OnFailure = nullptr);
+
+	/** Checks the configured LLM key against Model (empty: the configured or server default). */
+	int64 ValidateLlmKey(const FString& Model, FLlmKeyCallback OnDone, FFailureCallback OnFailure = nullptr);
+
+	/**
+	 * Calls Listener with every game event, right after OnGameEvent, inside Tick; for C++
+	 * objects that cannot bind a dynamic delegate (UFoilNpcComponent filters its session's).
+	 * Returns a handle for RemoveGameEventListener.
+	 */
+	uint64 AddGameEventListener(FGameEventListener Listener);
+
+	/** Stops calling a listener (also from inside one). */
+	void RemoveGameEventListener(uint64 Handle);
+
+	/**
 	 * The underlying client, for what the methods above do not cover (get_history,
 	 * validate_llm_key, ...), or nullptr when not connected. Use its callback overloads: their
 	 * callbacks run in this subsystem's Tick. Do not call pump(), poll_event() or wait() on it
@@ -197,6 +225,15 @@ private:
 	bool EndRequest(uint64 RequestId);
 	int64 FailNotConnected(FFailureCallback OnFailure);
 
+	/**
+	 * Issues a request whose callback gets a foil.hpp result of TNative, and delivers it
+	 * converted (FoilUnreal::ToUnreal) to OnDone, or the failure to OnFailure (and OnError).
+	 */
+	template <typename TNative, typename TOut, typename TIssue>
+	int64 Track(TIssue&& Issue, TFunction<void(const TOut&)> OnDone, FFailureCallback OnFailure);
+
+	void BroadcastGameEvent(const FFoilGameEvent& GameEvent);
+
 	void FetchInitialState(const std::string& PersonaId, const std::string& PlayerId,
 		const std::string& MachineId, const FFoilSessionInit& Session, const FSessionCallback& OnDone);
 
@@ -216,6 +253,10 @@ private:
 	/** Connect/Disconnect asked for from a callback, applied once pump() has returned. */
 	TOptional<foil::ClientConfig> PendingConfig;
 	bool bPendingDisconnect = false;
+
+	/** AddGameEventListener's listeners, by handle. */
+	TMap<uint64, FGameEventListener> GameEventListeners;
+	uint64 NextListener = 1;
 
 	bool bPumping = false;
 	bool bInitialized = false;

@@ -289,3 +289,113 @@ struct FOILENGINE_API FFoilGameEvent
 	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
 	TArray<FFoilUnlockedMachine> UnlockedMachines;
 };
+
+/** A session's status (foil::SessionStatus): where the conversation stands. */
+USTRUCT(BlueprintType)
+struct FOILENGINE_API FFoilSessionStatus
+{
+	GENERATED_BODY()
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString SessionId;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString PersonaId;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString MachineId;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString CurrentState;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	int32 Score = 0;
+
+	/** ACCEPT, REJECT or KICK_OUT once the session ended; empty while it runs. */
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString Outcome;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString PlayerName;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString PlayerGender;
+
+	/** RFC 3339 timestamps. */
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString StartedAt;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString LastMessageAt;
+};
+
+/** One message of a session's history (foil::HistoryMessage), the greeting first. */
+USTRUCT(BlueprintType)
+struct FOILENGINE_API FFoilHistoryMessage
+{
+	GENERATED_BODY()
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString Id;
+
+	/** "assistant" (the NPC) or "user" (the player). */
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString Role;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString Content;
+
+	/** The state when the message was stored; empty if not recorded. */
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString StateKeyAtTime;
+
+	/** The score when the message was stored (valid when bHasScoreAtTime). */
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	int32 ScoreAtTime = 0;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	bool bHasScoreAtTime = false;
+
+	/** The turn's decision; empty if none. */
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString Decision;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	bool bFollowUpTriggered = false;
+
+	/** RFC 3339 timestamp. */
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString CreatedAt;
+};
+
+/** A session with all its messages (foil::ChatHistory). */
+USTRUCT(BlueprintType)
+struct FOILENGINE_API FFoilHistory
+{
+	GENERATED_BODY()
+
+	/** The session's status, as GetSession gives it. */
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FFoilSessionStatus Session;
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	TArray<FFoilHistoryMessage> Messages;
+};
+
+/** Whether an LLM key works (foil::LlmKeyValidation). */
+USTRUCT(BlueprintType)
+struct FOILENGINE_API FFoilLlmKeyCheck
+{
+	GENERATED_BODY()
+
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	bool bValid = false;
+
+	/** The model it was checked against. */
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString Model;
+
+	/** Why not, if not; empty when valid. */
+	UPROPERTY(BlueprintReadOnly, Category = "Foil Engine")
+	FString Error;
+};

@@ -200,6 +200,7 @@ public:
 		return Base != nullptr && UEStandIn::FObjectRegistry::Get().IsAlive(Base, SerialNumber) && ::IsValid(Base) ? Object : nullptr;
 	}
 	bool IsValid() const { return Get() != nullptr; }
+	void Reset() { Set<T>(nullptr); }
 
 	friend bool operator==(const TWeakObjectPtr& Lhs, const TWeakObjectPtr& Rhs)
 	{
