@@ -503,7 +503,9 @@ enum FoilStatus foil_cancel(struct FoilClient *client,
 /**
  * Takes the oldest queued event into `*out_event` and returns true; returns false when the
  * queue is empty (or on failure: client invalid, out_event NULL, or a callback is set —
- * FOIL_STATUS_CALLBACK_MODE). Never blocks. Call it once per frame until it returns false.
+ * FOIL_STATUS_CALLBACK_MODE). Never blocks, not even on the library's threads: an event being
+ * queued at this very moment comes with the next call. Call it once per frame until it returns
+ * false.
  * The payload is owned by the library until foil_event_free(out_event).
  *
  * # Safety
