@@ -8,20 +8,14 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::Connection;
 
+use crate::common::process::{demo_credentials, free_port, wait_ready};
+
 const ROUNDS: usize = 4;
 const SECRET: &str = "crash-test-secret-0123456789abcdef0123456789";
 
 struct Server {
     child: Child,
     base: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start(db: &str, port: u16, demo: bool) -> Server {
@@ -46,44 +40,6 @@ fn start(db: &str, port: u16, demo: bool) -> Server {
     }
 }
 
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    for _ in 0..300 {
-        if let Ok(res) = http.get(format!("{base}/readyz")).send().await {
-            if res.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server at {base} did not become ready");
-}
-
-/// Reads the demo's API key and first persona id from its stdout.
-fn demo_credentials(child: &mut Child) -> (String, String) {
-    use std::io::{BufRead, BufReader};
-    let stdout = child.stdout.take().unwrap();
-    let mut key = None;
-    let mut persona = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["API", "key:", k, ..] => key = Some(k.to_string()),
-            [id, name, ..] if persona.is_none() && id.len() == 36 && !name.is_empty() => {
-                persona = Some(id.to_string())
-            }
-            _ => {}
-        }
-        if line.contains("try: curl") {
-            break;
-        }
-    }
-    (
-        key.expect("API key printed"),
-        persona.expect("persona printed"),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_turns_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,7 +50,7 @@ async fn acknowledged_turns_survive_kill_9() {
     let port = free_port();
     let mut server = start(&db, port, true);
     let (key, persona) = demo_credentials(&mut server.child);
-    wait_ready(&http, &server.base).await;
+    wait_ready(&http, &format!("{}/readyz", server.base)).await;
 
     let mut acknowledged: Vec<(String, Vec<String>)> = Vec::new();
     for round in 0..ROUNDS {
@@ -147,7 +103,7 @@ async fn acknowledged_turns_survive_kill_9() {
 
         let port = free_port();
         server = start(&db, port, false);
-        wait_ready(&http, &server.base).await;
+        wait_ready(&http, &format!("{}/readyz", server.base)).await;
     }
 
     // Every acknowledged turn of every round is in its session's history, in order.

@@ -7,7 +7,6 @@
 //! print `SKIP: ...` and pass, unless `FOIL_TEST_REQUIRE_SERVICES=1` (CI) makes them mandatory.
 //! The three tests share `dashboard/node_modules`, so they take turns.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -15,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use foil_mock_llm::{MockConfig, MockLlm, RecordedRequest, Reply};
 use serde_json::json;
+
+use crate::common::process::free_port;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -176,13 +177,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 fn start_server(mock_base_url: &str) -> Server {

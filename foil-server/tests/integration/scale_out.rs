@@ -11,13 +11,14 @@
 //! with a reason without them unless `FOIL_TEST_REQUIRE_SERVICES=1`.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use foil_mock_llm::{MockConfig, MockLlm};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::chat::support::{openai_headers, start_mock};
+use crate::common::process::{demo_credentials, free_port, wait_ready};
 use crate::common::{postgres_schema_url, services_required};
 
 const SECRET: &str = "scale-out-secret-0123456789abcdef0123456789";
@@ -26,14 +27,6 @@ const PEPPER: &str = "scale-out-pepper-0123456789abcdef";
 const GENERAL_PER_MINUTE: usize = 20;
 /// The turn claim's lifetime: short, so the killed instance's turn frees its session quickly.
 const CLAIM_TTL_SECS: u64 = 3;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn skip(reason: &str) -> bool {
     if services_required() {
@@ -170,44 +163,6 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-async fn wait_ready(http: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(res) = http.get(url).send().await {
-            if res.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{url} did not become ready");
-}
-
-/// The demo's API key and one persona id, from `serve --demo`'s output.
-fn demo_credentials(child: &mut Child) -> (String, String) {
-    use std::io::{BufRead, BufReader};
-    let stdout = child.stdout.take().unwrap();
-    let (mut key, mut persona) = (None, None);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["API", "key:", k, ..] => key = Some(k.to_string()),
-            [id, name, ..] if persona.is_none() && id.len() == 36 && !name.is_empty() => {
-                persona = Some(id.to_string())
-            }
-            _ => {}
-        }
-        if line.contains("try: curl") {
-            break;
-        }
-    }
-    (
-        key.expect("API key printed"),
-        persona.expect("persona printed"),
-    )
 }
 
 /// A player of the demo persona, talking through whichever base URL it is given.

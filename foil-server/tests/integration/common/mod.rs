@@ -8,7 +8,10 @@
 //!
 //! Requests go through `tower::ServiceExt::oneshot` on the full router (all layers), with a
 //! `ConnectInfo` peer address so per-IP rate limits behave as on a socket.
+
 #![allow(dead_code)]
+
+pub(crate) mod process;
 
 use std::net::SocketAddr;
 
