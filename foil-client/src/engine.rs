@@ -379,6 +379,31 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("wire types serialise")
 }
 
+/// The requests on one session (persona, player, machine) that answer a JSON document, each
+/// named as the [`Client`] method it calls, with its [`Operation`] and what it tells the tracker.
+macro_rules! session_requests {
+    ($($(#[$doc:meta])* $name:ident => $operation:ident, $track:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(
+            &self,
+            persona_id: &str,
+            user_session_id: &str,
+            machine_id: Option<&str>,
+        ) -> Result<RequestId, EngineError> {
+            let (persona, player) = (persona_id.to_owned(), user_session_id.to_owned());
+            let machine = machine_id.map(str::to_owned);
+            self.submit(|client, _, _| async move {
+                Finish::of(
+                    Operation::$operation,
+                    client.$name(&persona, &player, machine.as_deref()),
+                    Track::$track,
+                )
+                .await
+            })
+        }
+    )*};
+}
+
 /// Runs client calls on a private runtime and queues what they produce as [`Event`]s.
 ///
 /// Usable from any thread through `&self`. [`Engine::shutdown`] (also run on drop) must not be
@@ -852,61 +877,13 @@ impl Engine {
         })
     }
 
-    /// `get_session` → `Response(GetSession)`.
-    pub fn get_session(
-        &self,
-        persona_id: &str,
-        user_session_id: &str,
-        machine_id: Option<&str>,
-    ) -> Result<RequestId, EngineError> {
-        let (persona, player) = (persona_id.to_owned(), user_session_id.to_owned());
-        let machine = machine_id.map(str::to_owned);
-        self.submit(|client, _, _| async move {
-            Finish::of(
-                Operation::GetSession,
-                client.get_session(&persona, &player, machine.as_deref()),
-                Track::Status,
-            )
-            .await
-        })
-    }
-
-    /// `get_history` → `Response(GetHistory)`.
-    pub fn get_history(
-        &self,
-        persona_id: &str,
-        user_session_id: &str,
-        machine_id: Option<&str>,
-    ) -> Result<RequestId, EngineError> {
-        let (persona, player) = (persona_id.to_owned(), user_session_id.to_owned());
-        let machine = machine_id.map(str::to_owned);
-        self.submit(|client, _, _| async move {
-            Finish::of(
-                Operation::GetHistory,
-                client.get_history(&persona, &player, machine.as_deref()),
-                Track::History,
-            )
-            .await
-        })
-    }
-
-    /// `reset` → `Response(Reset)`.
-    pub fn reset(
-        &self,
-        persona_id: &str,
-        user_session_id: &str,
-        machine_id: Option<&str>,
-    ) -> Result<RequestId, EngineError> {
-        let (persona, player) = (persona_id.to_owned(), user_session_id.to_owned());
-        let machine = machine_id.map(str::to_owned);
-        self.submit(|client, _, _| async move {
-            Finish::of(
-                Operation::Reset,
-                client.reset(&persona, &player, machine.as_deref()),
-                Track::Reset,
-            )
-            .await
-        })
+    session_requests! {
+        /// `get_session` → `Response(GetSession)`.
+        get_session => GetSession, Status;
+        /// `get_history` → `Response(GetHistory)`.
+        get_history => GetHistory, History;
+        /// `reset` → `Response(Reset)`.
+        reset => Reset, Reset;
     }
 
     /// `validate_llm_key` → `Response(ValidateLlmKey)`.
