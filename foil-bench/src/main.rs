@@ -1,4 +1,4 @@
-//! `foil-bench`: the Foil Engine benchmark of quality.md §1 (P1–P9).
+//! `foil-bench`: the Foil Engine benchmark of quality.md §1 (P1–P9) and P11 (scale-out).
 //!
 //! Starts, on loopback, the mock LLM provider (`foil-mock-llm`, in this process), a release
 //! `foil-server` (its own process; SQLite in a temporary directory, or PostgreSQL with
@@ -12,6 +12,7 @@ mod micro;
 mod mock;
 mod report;
 mod scale;
+mod scale_out;
 mod scenarios;
 mod server;
 
@@ -31,7 +32,7 @@ use crate::scale::Scale;
 use crate::scenarios::Ctx;
 use crate::server::{Server, ServerOptions};
 
-/// The Foil Engine benchmark (quality.md §1): P1–P9 against a release foil-server.
+/// The Foil Engine benchmark (quality.md §1): P1–P9 (and P11) against a release foil-server.
 #[derive(Parser, Debug)]
 #[command(name = "foil-bench", version)]
 struct Args {
@@ -56,7 +57,7 @@ struct Args {
     /// measured). For the smoke test and debugging.
     #[arg(long)]
     in_process: bool,
-    /// Only these scenarios (comma-separated: P1,P2,...,P9).
+    /// Only these scenarios (comma-separated: P1,P2,...,P9,P11).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// `RUST_LOG` of the spawned server.
@@ -65,6 +66,10 @@ struct Args {
     /// Keep the spawned server's log in this file.
     #[arg(long)]
     server_log_file: Option<PathBuf>,
+    /// Redis for the server(s): rate limits shared between instances. With `--database-url`
+    /// it enables P11 (1, 2 and 3 instances behind nginx).
+    #[arg(long)]
+    redis_url: Option<String>,
     /// Pin P8c's game thread to this CPU (Linux). Run the bench under `taskset -c <another
     /// CPU>` so the server, the mock and the library's workers stay off it.
     #[arg(long)]
@@ -154,6 +159,7 @@ async fn run(args: &Args, mock: &Mock) -> anyhow::Result<bool> {
         provider_base_url: mock.openai_base_url(),
         log_filter: args.server_log.clone(),
         log_file: args.server_log_file.clone(),
+        redis_url: args.redis_url.clone(),
     };
     eprintln!(
         "foil-bench ({} mode): starting the server ({})",
@@ -272,6 +278,15 @@ async fn run(args: &Args, mock: &Mock) -> anyhow::Result<bool> {
             .context("P9 panicked")
             .and_then(|r| r);
         record("P9", outcome);
+    }
+
+    // P11 needs PostgreSQL, Redis and nginx: it runs when asked for by name, or in a run given
+    // --database-url and --redis-url.
+    if only.contains("P11")
+        || (only.is_empty() && args.database_url.is_some() && args.redis_url.is_some())
+    {
+        eprintln!("P11 scale-out through nginx (1, 2, 3 instances) …");
+        record("P11", scale_out::p11(&ctx, &options).await);
     }
 
     let peak = server.memory_kib().map(|(_, hwm)| hwm);

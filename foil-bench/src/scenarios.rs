@@ -31,7 +31,7 @@ pub(crate) type Outcome = (Vec<Row>, Value);
 
 const SETUP_CONCURRENCY: usize = 32;
 
-fn fresh(target: &Target) -> Target {
+pub(crate) fn fresh(target: &Target) -> Target {
     target.with_http(http(Some(Duration::from_secs(60))))
 }
 
@@ -216,12 +216,12 @@ pub(crate) async fn p1(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     Ok((rows, detail))
 }
 
-async fn turn_pool(ctx: &Ctx<'_>, tag: &str, size: usize) -> anyhow::Result<Arc<Pool>> {
+pub(crate) async fn turn_pool(ctx: &Ctx<'_>, tag: &str, size: usize) -> anyhow::Result<Arc<Pool>> {
     let sessions = create_sessions(&ctx.target, tag, size, SETUP_CONCURRENCY).await?;
     Ok(Pool::new(sessions))
 }
 
-fn pooled_turn(
+pub(crate) fn pooled_turn(
     t: &Target,
     pool: &Arc<Pool>,
     message: String,
@@ -298,8 +298,9 @@ pub(crate) async fn p2(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
 }
 
 /// A rate ladder: each offered rate for `secs`; stops at the first rate not sustained.
-async fn ladder<M, F>(
-    server: &Server,
+/// `server_cpu` reads the CPU seconds the server processes have used so far.
+pub(crate) async fn ladder<M, F>(
+    server_cpu: impl Fn() -> Option<f64>,
     rates: &[f64],
     secs: f64,
     make: M,
@@ -315,10 +316,10 @@ where
     let mut best = None;
     let mut first_ok = false;
     for (k, &rate) in rates.iter().enumerate() {
-        let cpu_before = server.cpu_seconds();
+        let cpu_before = server_cpu();
         let self_before = crate::server::cpu_seconds_of("/proc/self/stat");
         let run = open_loop(rate, (rate * secs) as u64, 1, make()).await;
-        let cpu = server.cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
+        let cpu = server_cpu().zip(cpu_before).map(|(a, b)| a - b);
         let self_cpu = crate::server::cpu_seconds_of("/proc/self/stat")
             .zip(self_before)
             .map(|(a, b)| a - b);
@@ -406,7 +407,8 @@ pub(crate) async fn p3(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     // Warm-up: open connections at a moderate rate.
     let warm = s.sdk_rates[0] / 3.0;
     open_loop(warm, (warm * 0.5) as u64, 1, make()).await;
-    let (steps, best, first_ok) = ladder(ctx.server, &s.sdk_rates, s.sdk_secs, make).await;
+    let (steps, best, first_ok) =
+        ladder(|| ctx.server.cpu_seconds(), &s.sdk_rates, s.sdk_secs, make).await;
     let row = throughput_row(
         "P3",
         "sustained GET sdk/personas (open loop)",
@@ -436,7 +438,13 @@ pub(crate) async fn p4(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     };
     let warm = s.turn_rates[0] / 3.0;
     open_loop(warm, (warm * 0.5) as u64, 1, make()).await;
-    let (steps, best, first_ok) = ladder(ctx.server, &s.turn_rates, s.throughput_secs, make).await;
+    let (steps, best, first_ok) = ladder(
+        || ctx.server.cpu_seconds(),
+        &s.turn_rates,
+        s.throughput_secs,
+        make,
+    )
+    .await;
     let row = throughput_row(
         "P4",
         "sustained chat turns, 0 ms mock (open loop)",

@@ -34,6 +34,8 @@ pub(crate) struct ServerOptions {
     pub log_filter: String,
     /// Where the spawned server's log goes (default: its temporary directory).
     pub log_file: Option<PathBuf>,
+    /// `redis://...`: rate limits shared between instances (P11).
+    pub redis_url: Option<String>,
 }
 
 /// What `serve --demo` printed: an API key, a JWT and the demo personas.
@@ -147,7 +149,10 @@ impl Server {
         };
         let port = free_port()?;
         let bind: SocketAddr = ([127, 0, 0, 1], port).into();
-        let env = settings(bind, &database_url, &options.provider_base_url);
+        let mut env = settings(bind, &database_url, &options.provider_base_url);
+        if let Some(redis) = &options.redis_url {
+            env.push(("FOIL_REDIS_URL".into(), redis.clone()));
+        }
         let (kind, demo, base) = if options.in_process {
             start_in_process(env).await?
         } else {
