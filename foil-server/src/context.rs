@@ -50,6 +50,8 @@ pub struct ApiContext {
     pub(crate) password_work: Arc<crate::auth::password::PasswordWork>,
     /// Signs and checks player tokens; `None` without a JWT secret (then none can be minted).
     pub player_tokens: Option<Arc<crate::auth::player_token::PlayerTokens>>,
+    /// One parsed copy of each persona, checked against the database on every use.
+    pub(crate) personas: Arc<crate::chat::persona_cache::PersonaCache>,
 }
 
 impl ApiContext {
@@ -99,6 +101,7 @@ impl ApiContext {
             key_uses: KeyUses::default(),
             password_work: Arc::new(crate::auth::password::PasswordWork::for_this_machine()),
             player_tokens,
+            personas: Arc::default(),
         })
     }
 

@@ -3,6 +3,7 @@
 //! in the `foil-engine` crate.
 
 pub(crate) mod llm;
+pub(crate) mod persona_cache;
 pub(crate) mod service;
 pub(crate) mod steps;
 pub(crate) mod summary;

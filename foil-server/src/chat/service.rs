@@ -23,7 +23,6 @@ use crate::db::personas::StoredPersona;
 use crate::db::sessions::{
     self, MessageRole, NewMessage, NewSession, PlayerKey, Scope, SessionRow, SessionWriteError,
 };
-use crate::db::{self};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{parse_uuid, require_text};
 use crate::usage::Attribution;
@@ -77,7 +76,9 @@ pub(crate) async fn load_persona(
     caller: Caller,
     persona_id: Uuid,
 ) -> Result<Arc<StoredPersona>, ApiError> {
-    let persona = db::personas::get(&ctx.db, persona_id)
+    let persona = ctx
+        .personas
+        .get(&ctx.db, persona_id)
         .await?
         .ok_or_else(|| ApiError::not_found(ErrorCode::PersonaNotFound, "Persona not found"))?;
     let allowed = match caller {
@@ -98,7 +99,7 @@ pub(crate) async fn load_persona(
             ),
         });
     }
-    Ok(Arc::new(persona))
+    Ok(persona)
 }
 
 /// `?user_session_id=` (and `machine_id`, optional).

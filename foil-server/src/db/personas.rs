@@ -256,6 +256,15 @@ pub(crate) async fn get(db: &Db, id: Uuid) -> Result<Option<StoredPersona>, sqlx
     }))
 }
 
+/// When the persona last changed (document, publication), or `None` when it does not exist:
+/// the freshness probe of the chat's persona cache.
+pub(crate) async fn updated_at(db: &Db, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT updated_at FROM personas WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(db.pool())
+        .await
+}
+
 /// One persona's summary.
 pub(crate) async fn get_summary(
     db: &Db,

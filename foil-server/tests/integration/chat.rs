@@ -17,6 +17,7 @@ mod extraction;
 mod faults;
 mod fencing;
 mod lifecycle;
+mod persona_freshness;
 mod player_tokens;
 mod real_model;
 mod replies;
