@@ -190,8 +190,8 @@ impl FoilConversation {
     /// Brings the conversation's client up to date with the `FoilClient`'s settings and runs
     /// `action`; a refusal is reported with `push_warning` and returns false.
     fn call(&mut self, action: impl FnOnce(&mut Conversation) -> Result<(), Refusal>) -> bool {
-        let Some(client) = &self.client else {
-            godot_warn!("FoilConversation: set `client` to a FoilClient node first");
+        let Some(client) = self.client.as_ref().filter(|c| c.is_instance_valid()) else {
+            godot_warn!("FoilConversation: set `client` to a FoilClient node (in the tree) first");
             return false;
         };
         let config = client.bind().client_config();
