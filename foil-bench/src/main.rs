@@ -15,6 +15,7 @@ mod scale;
 mod scale_out;
 mod scenarios;
 mod server;
+mod soak;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -70,6 +71,13 @@ struct Args {
     /// it enables P11 (1, 2 and 3 instances behind nginx).
     #[arg(long)]
     redis_url: Option<String>,
+    /// Run P12, the soak, instead of the other scenarios: this many one-minute windows of chat
+    /// turns (30 when given without a number) at `--soak-rate`.
+    #[arg(long, num_args = 0..=1, default_missing_value = "30")]
+    soak: Option<usize>,
+    /// Turns per second of the soak: half of P4's capacity on this machine by default.
+    #[arg(long, default_value_t = 250.0)]
+    soak_rate: f64,
     /// Pin P8c's game thread to this CPU (Linux). Run the bench under `taskset -c <another
     /// CPU>` so the server, the mock and the library's workers stay off it.
     #[arg(long)]
@@ -198,6 +206,8 @@ async fn run(args: &Args, mock: &Mock) -> anyhow::Result<bool> {
     };
 
     let mut rows: Vec<Row> = Vec::new();
+    let soak_only = args.soak.is_some();
+    let wanted = |id: &str| !soak_only && wanted(id);
     let mut details = serde_json::Map::new();
     let mut all_ran = true;
     let mut record = |id: &str, outcome: anyhow::Result<scenarios::Outcome>| match outcome {
@@ -280,10 +290,16 @@ async fn run(args: &Args, mock: &Mock) -> anyhow::Result<bool> {
         record("P9", outcome);
     }
 
+    if let Some(minutes) = args.soak {
+        eprintln!("P12 soak: {minutes} min at {:.0} turns/s …", args.soak_rate);
+        record("P12", soak::p12(&ctx, minutes, args.soak_rate).await);
+    }
+
     // P11 needs PostgreSQL, Redis and nginx: it runs when asked for by name, or in a run given
     // --database-url and --redis-url.
-    if only.contains("P11")
-        || (only.is_empty() && args.database_url.is_some() && args.redis_url.is_some())
+    if !soak_only
+        && (only.contains("P11")
+            || (only.is_empty() && args.database_url.is_some() && args.redis_url.is_some()))
     {
         eprintln!("P11 scale-out through nginx (1, 2, 3 instances) …");
         record("P11", scale_out::p11(&ctx, &options).await);
