@@ -74,6 +74,11 @@ impl DemoServer {
             ..Config::default()
         };
         config.rate_limit.enabled = false;
+        // The Python tools keep connections alive between their calls; hyper's header-read
+        // timeout also closes idle keep-alive connections, and on a loaded CI machine a client
+        // can reuse one just as it closes ("Server disconnected without sending a response").
+        // The tools test the API, not that timeout (security.rs does).
+        config.header_read_timeout_secs = 300;
         let db = Db::connect(&config.database_url, 5).await.unwrap();
         db.migrate().await.unwrap();
         let ctx = ApiContext::new(config, db).await.unwrap();
