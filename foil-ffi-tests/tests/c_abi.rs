@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use foil_mock_llm::{MockConfig, Reply};
 use native::support::{Answer, ScriptedServer};
-use native::{include_dir, libfoil_dir, linked_program, require_tool, workspace_root, TestServer};
+use native::{
+    include_dir, libfoil_dir, linked_program, require_tool, run_limited, workspace_root, TestServer,
+};
 
 /// The model that the mock provider (configured as `openai`) answers.
 const SLOW_MODEL: &str = "openai/gpt-test";
@@ -71,48 +73,6 @@ fn compile_c(source: &Path, out_dir: &Path) -> Option<PathBuf> {
         String::from_utf8_lossy(&output.stderr)
     );
     Some(binary)
-}
-
-/// Runs `command` with `stdin` piped in, killing it (and failing) after `limit`.
-fn run_limited(mut command: Command, stdin: &[u8], limit: Duration) -> Output {
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let description = format!("{command:?}");
-    let program = Path::new(command.get_program())
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {description}: {e}"));
-    let pid = child.id();
-    let mut input = child.stdin.take().expect("stdin piped");
-    let stdin = stdin.to_vec();
-    // A program that stops reading early must not block the writer forever: ignore errors.
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let started = Instant::now();
-    let output = match rx.recv_timeout(limit) {
-        Ok(output) => output.expect("wait for the program"),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            let output = rx.recv().ok().and_then(Result::ok);
-            panic!(
-                "{description} did not finish within {limit:?}; killed.\n{}",
-                output.map(|o| show(&o)).unwrap_or_default()
-            );
-        }
-    };
-    let _ = writer.join();
-    eprintln!("ran {program} in {:.1?}", started.elapsed());
-    output
 }
 
 /// stdout and stderr of a finished program, for failure messages.

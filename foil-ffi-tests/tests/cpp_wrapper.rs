@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use native::support::{Playthrough, SilentServer};
 use native::{
-    include_dir, libfoil_dir, linked_program, require_tool, run_ok, scratch_dir, workspace_root,
-    TestServer,
+    include_dir, libfoil_dir, linked_program, require_tool, run_limited, run_ok, scratch_dir,
+    workspace_root, TestServer,
 };
 
 const GXX_HINT: &str = "install a C++17 compiler: apt-get install g++";
@@ -73,54 +73,6 @@ fn compile(gxx: &Path, sources: &[PathBuf], out: &Path, extra: &[&str]) {
         "g++ printed diagnostics:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// Runs `command` with `stdin` as its input, killing it after [`RUN_LIMIT`].
-fn run_limited(mut command: Command, stdin: &[u8]) -> Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
-    let mut input = child.stdin.take().expect("stdin");
-    let bytes = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&bytes); // dropping `input` closes it: EOF
-    });
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{command:?} ran longer than {RUN_LIMIT:?}; output so far:\n{}",
-                String::from_utf8_lossy(&out_reader.join().unwrap_or_default())
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    writer.join().expect("stdin writer");
-    Output {
-        status,
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: err_reader.join().expect("stderr reader"),
-    }
 }
 
 fn show(output: &Output) -> String {
@@ -232,7 +184,7 @@ fn run_wrapper_tests(extra: &[&str], env: &[(&str, &str)]) {
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = run_limited(command, b"");
+    let output = run_limited(command, b"", RUN_LIMIT);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     eprintln!("{stdout}");
 
@@ -314,7 +266,7 @@ fn chat_example_streams_a_conversation_to_its_outcome() {
         .args(["--persona", PERSONA, "--machine", MACHINE, "--name", "Ada"])
         .args(["--gender", "female", "--stats"]);
     let input: String = play.messages.iter().map(|m| format!("{m}\n")).collect();
-    let output = run_limited(command, input.as_bytes());
+    let output = run_limited(command, input.as_bytes(), RUN_LIMIT);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{}", show(&output));
     assert!(output.stderr.is_empty(), "{}", show(&output));
@@ -376,7 +328,7 @@ fn chat_example_reports_a_bad_api_key() {
         .env_remove("FOIL_API_KEY")
         .env("FOIL_BASE_URL", &server.base_url)
         .args(["--api-key", "pk_live_0123456789abcdef0123456789abcdef"]);
-    let output = run_limited(command, b"Hello?\n");
+    let output = run_limited(command, b"Hello?\n", RUN_LIMIT);
     assert_eq!(output.status.code(), Some(1), "{}", show(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
@@ -390,7 +342,7 @@ fn chat_example_reports_a_bad_api_key() {
     // And bad usage (no key at all) is exit status 2, before any request.
     let mut command = linked_program(&program);
     command.env_remove("FOIL_API_KEY");
-    let output = run_limited(command, b"");
+    let output = run_limited(command, b"", RUN_LIMIT);
     assert_eq!(output.status.code(), Some(2), "{}", show(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no API key"));
 }

@@ -106,6 +106,8 @@ fn the_dist_library_loads_on_old_glibc_and_exports_only_its_api() {
         "package/Plugins/Linux/x86_64/libfoil.so.meta",
         "package/Runtime/FoilEngineClient.cs",
         "package/Editor/NativePluginImport.cs",
+        "package/Plugins/WebGL/FoilEngine.jslib",
+        "package/Plugins/WebGL/FoilEngine.jslib.meta",
     ] {
         assert!(
             listing.lines().any(|l| l == entry),

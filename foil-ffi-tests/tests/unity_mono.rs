@@ -9,6 +9,11 @@
 //!   `Pump()` per frame) and checks whole conversations with their game events, streamed
 //!   replies, errors mapped to exceptions, cancellation, timeouts and dispose (also with
 //!   requests in flight). Every test case it declares must report `ok`.
+//! - `csharp_core_passes_over_the_webgl_transport`: the same C# tests compiled with
+//!   `UNITY_WEBGL` (no native declarations), the clients running over the WebGL transport:
+//!   `Plugins/WebGL/FoilEngine.jslib`, executed by Node as Emscripten links it
+//!   (`Tests~/WebGL/host.js`), reached through a pipe (`Tests~/Mono/NodeBridge.cs`).
+//! - `webgl_transport_passes_in_node`: the transport's own tests (`Tests~/WebGL/webgl.test.js`).
 //! - `unity_layer_compiles_against_stubs`: the Unity layer (`Runtime/Unity`) and the sample
 //!   only compile — against `Tests~/Mono/UnityStubs.cs`, a compile-only stand-in of the
 //!   UnityEngine API — for the Editor, a desktop player and iOS (`__Internal`). They are not
@@ -25,12 +30,13 @@
 mod native;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use native::{libfoil_dir, require_tool, run_ok, scratch_dir, workspace_root, TestServer};
+use native::{
+    libfoil_dir, require_tool, run_limited, run_ok, scratch_dir, workspace_root, TestServer,
+};
 
 /// The player of the player tokens handed to the C# tests.
 const TOKEN_PLAYER: &str = "mono-token-player";
@@ -39,6 +45,8 @@ const TOKEN_PLAYER: &str = "mono-token-player";
 const MONO_TIME_LIMIT: Duration = Duration::from_secs(150);
 
 const MONO_HINT: &str = "apt-get install mono-mcs mono-runtime";
+
+const NODE_HINT: &str = "install Node.js 18 or newer (the dashboard's `npm ci` needs it too)";
 
 fn unity_dir() -> PathBuf {
     workspace_root().join("bindings/unity")
@@ -81,60 +89,54 @@ fn mcs(mcs: &Path, out: &Path, target: &str, defines: &[&str], sources: &[PathBu
     command
 }
 
-/// Runs `command` to completion or kills it after `limit`; returns (exit code, stdout, stderr).
-fn run_with_limit(mut command: Command, limit: Duration) -> (Option<i32>, String, String) {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().expect("wait for mono") {
-            break status.code();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+/// Exit code, stdout and stderr of a finished program.
+fn output_of(output: std::process::Output) -> (Option<i32>, String, String) {
     (
-        code,
-        out_thread.join().expect("stdout reader"),
-        err_thread.join().expect("stderr reader"),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
 
-/// The names of the C# test cases (`Case("name", Body)` in FoilNativeTests.cs).
-fn declared_csharp_tests(source: &str) -> Vec<String> {
-    source
-        .split("Case(\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
+/// The names of the C# test cases a program built from `source` runs: every
+/// `Case("name", Body)`, and `NativeCase("name", Body)` unless it runs over the WebGL transport.
+fn declared_csharp_tests(source: &str, webgl: bool) -> Vec<String> {
+    let pieces: Vec<&str> = source.split("Case(\"").collect();
+    pieces
+        .windows(2)
+        .filter(|pair| !(webgl && pair[0].ends_with("Native")))
+        .filter_map(|pair| pair[1].split('"').next())
         .map(str::to_string)
         .collect()
+}
+
+/// How a C# test program reaches the server.
+#[derive(Clone, Copy, PartialEq)]
+enum Transport {
+    /// The native library, through P/Invoke.
+    Native,
+    /// The WebGL transport (`Plugins/WebGL/FoilEngine.jslib`) run by `node`.
+    WebGl,
 }
 
 /// Runs a compiled C# test program (`FoilNativeTests.exe` / `UnityLayerTests.exe`) under Mono
 /// against `server` and the freshly built library, and asserts that every test case its
 /// `source` declares reported `ok` and that it exited with 0.
-fn run_csharp_tests(mono: &Path, exe: &Path, source: &Path, server: &TestServer) {
+fn run_csharp_tests(
+    mono: &Path,
+    exe: &Path,
+    source: &Path,
+    server: &TestServer,
+    transport: Transport,
+) {
     let filter = std::env::var("FOIL_TEST_FILTER").unwrap_or_default();
     let mut command = Command::new(mono);
+    if transport == Transport::WebGl {
+        let node = require_tool("node", NODE_HINT).expect("checked by the caller");
+        command
+            .env("FOIL_NODE", node)
+            .env("FOIL_WEBGL_HOST", unity_dir().join("Tests~/WebGL/host.js"));
+    }
     command
         .arg("--debug")
         .arg(exe)
@@ -153,7 +155,7 @@ fn run_csharp_tests(mono: &Path, exe: &Path, source: &Path, server: &TestServer)
         )
         .env("FOIL_TEST_FILTER", &filter);
     let started = Instant::now();
-    let (code, stdout, stderr) = run_with_limit(command, MONO_TIME_LIMIT);
+    let (code, stdout, stderr) = output_of(run_limited(command, b"", MONO_TIME_LIMIT));
     let elapsed = started.elapsed();
     let program = exe.file_name().unwrap_or_default().to_string_lossy();
     println!("--- {program} stdout ({elapsed:.1?})\n{stdout}--- {program} stderr\n{stderr}");
@@ -162,11 +164,13 @@ fn run_csharp_tests(mono: &Path, exe: &Path, source: &Path, server: &TestServer)
         code.is_some(),
         "{program} did not finish within {MONO_TIME_LIMIT:?} (killed)"
     );
-    let expected: Vec<String> =
-        declared_csharp_tests(&std::fs::read_to_string(source).expect("read the C# tests"))
-            .into_iter()
-            .filter(|name| name.contains(&filter))
-            .collect();
+    let expected: Vec<String> = declared_csharp_tests(
+        &std::fs::read_to_string(source).expect("read the C# tests"),
+        transport == Transport::WebGl,
+    )
+    .into_iter()
+    .filter(|name| name.contains(&filter))
+    .collect();
     assert!(
         expected.len() >= 5 || !filter.is_empty(),
         "{} declares only {} tests: {expected:?}",
@@ -216,7 +220,63 @@ fn csharp_core_passes_under_mono() {
     run_ok(&mut mcs(&mcs_path, &exe, "exe", &[], &sources));
 
     let server = TestServer::start();
-    run_csharp_tests(&mono_path, &exe, &test_source, &server);
+    run_csharp_tests(&mono_path, &exe, &test_source, &server, Transport::Native);
+}
+
+/// The same C# tests with `UNITY_WEBGL` defined — the native declarations compile away and
+/// the clients run over the WebGL transport — with the `.jslib` executed by Node (through
+/// `Tests~/Mono/NodeBridge.cs`) against the same kind of server.
+#[test]
+fn csharp_core_passes_over_the_webgl_transport() {
+    let (Some(mcs_path), Some(mono_path), Some(_)) = (
+        require_tool("mcs", MONO_HINT),
+        require_tool("mono", MONO_HINT),
+        require_tool("node", NODE_HINT),
+    ) else {
+        return;
+    };
+    let unity = unity_dir();
+    let scratch = scratch_dir();
+    let exe = scratch.path().join("FoilWebGLTests.exe");
+    let mut sources = cs_files(&unity.join("Runtime"));
+    let test_source = unity.join("Tests~/Mono/FoilNativeTests.cs");
+    sources.push(test_source.clone());
+    sources.push(unity.join("Tests~/Mono/NodeBridge.cs"));
+    run_ok(&mut mcs(&mcs_path, &exe, "exe", &["UNITY_WEBGL"], &sources));
+
+    let server = TestServer::start();
+    run_csharp_tests(&mono_path, &exe, &test_source, &server, Transport::WebGl);
+}
+
+/// The WebGL transport's JavaScript on its own, in Node (`Tests~/WebGL/webgl.test.js`): its
+/// syntax, the C entry point, SSE parsing, retries, timeouts, cancellation, freeing and a
+/// streamed conversation with a real server.
+#[test]
+fn webgl_transport_passes_in_node() {
+    let Some(node) = require_tool("node", NODE_HINT) else {
+        return;
+    };
+    let server = TestServer::start();
+    let tests = unity_dir().join("Tests~/WebGL/webgl.test.js");
+    let mut command = Command::new(node);
+    command
+        .arg("--test")
+        .arg(&tests)
+        .env("FOIL_BASE_URL", &server.base_url)
+        .env("FOIL_API_KEY", &server.api_key)
+        .env("FOIL_PERSONA_ID", server.persona_id("Grumpy Barista"));
+    let (code, stdout, stderr) = output_of(run_limited(command, b"", MONO_TIME_LIMIT));
+    println!("--- node stdout\n{stdout}--- node stderr\n{stderr}");
+    let declared = std::fs::read_to_string(&tests)
+        .unwrap()
+        .matches("\ntest(")
+        .count();
+    assert!(declared >= 5, "webgl.test.js declares {declared} tests");
+    assert!(
+        stdout.lines().any(|l| l == format!("# pass {declared}")),
+        "expected all {declared} tests to pass"
+    );
+    assert_eq!(code, Some(0), "node --test exit code");
 }
 
 #[test]
@@ -230,20 +290,14 @@ fn unity_layer_runs_against_stubs() {
     let unity = unity_dir();
     let scratch = scratch_dir();
 
-    // A WebGL player: the FoilEngine.Native assembly is excluded there, so the samples must
-    // compile without it.
-    let mut webgl = cs_files(&unity.join("Samples~"));
-    webgl.push(unity.join("Tests~/Mono/UnityStubs.cs"));
-    let out = scratch.path().join("Samples.webgl.dll");
-    let webgl_defines = ["UNITY_5_3_OR_NEWER", "UNITY_WEBGL"];
-    run_ok(&mut mcs(&mcs_path, &out, "library", &webgl_defines, &webgl));
-
     let mut sources = cs_files(&unity.join("Runtime"));
     sources.extend(cs_files(&unity.join("Samples~")));
     sources.push(unity.join("Tests~/Mono/UnityStubs.cs"));
 
-    // A desktop player and iOS (DllImport("__Internal")): compiled only.
+    // A desktop player, iOS (DllImport("__Internal")) and a WebGL player (no native
+    // declarations at all; the WebGL transport's bridge instead): compiled only.
     for (name, defines) in [
+        ("webgl", &["UNITY_5_3_OR_NEWER", "UNITY_WEBGL"][..]),
         (
             "player",
             &["UNITY_5_3_OR_NEWER", "UNITY_STANDALONE_LINUX"][..],
@@ -269,7 +323,7 @@ fn unity_layer_runs_against_stubs() {
         &sources,
     ));
     let server = TestServer::start();
-    run_csharp_tests(&mono_path, &exe, &test_source, &server);
+    run_csharp_tests(&mono_path, &exe, &test_source, &server, Transport::Native);
 }
 
 // ---- native libraries' import settings ----
@@ -363,6 +417,11 @@ fn native_library_metas_match_the_import_layout() {
         let path = meta.strip_prefix(&plugins).unwrap().with_extension("");
         let path = path.to_str().unwrap().replace('\\', "/");
         let platforms = enabled_platforms(&path, &text);
+        if path.ends_with(".jslib") {
+            // The WebGL transport: part of the package (never copied), for WebGL players only.
+            assert_eq!(platforms, [format!("{path}|WebGL: WebGL|CPU=|OS=-")]);
+            continue;
+        }
         assert!(!platforms.is_empty(), "{path}: enabled nowhere");
         for line in platforms {
             // Two libraries of the same file name never serve the same platform and CPU.

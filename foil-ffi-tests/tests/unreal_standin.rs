@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 
 use native::support::SilentServer;
 use native::{
-    include_dir, libfoil_dir, linked_program, require_tool, run_ok, scratch_dir, workspace_root,
-    TestServer,
+    include_dir, libfoil_dir, linked_program, require_tool, run_limited, run_ok, scratch_dir,
+    workspace_root, TestServer,
 };
 
 const GXX_HINT: &str = "install a C++20 compiler: apt-get install g++";
@@ -183,48 +183,6 @@ fn plugin_sources_compile_against_the_stand_in() {
     run_all(commands);
 }
 
-/// Runs `command`, killing it after [`RUN_LIMIT`].
-fn run_limited(mut command: Command) -> Output {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{command:?} ran longer than {RUN_LIMIT:?}; output so far:\n{}",
-                String::from_utf8_lossy(&out_reader.join().unwrap_or_default())
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: err_reader.join().expect("stderr reader"),
-    }
-}
-
 /// The `RunStep("name", ...)` steps `SubsystemDriver.cpp` declares.
 fn declared_steps(source: &str) -> Vec<String> {
     source
@@ -299,7 +257,7 @@ fn subsystem_drives_a_conversation_under_sanitizers() {
         .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         .args(&play.messages);
     let started = Instant::now();
-    let output = run_limited(command);
+    let output = run_limited(command, b"", RUN_LIMIT);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     eprintln!(

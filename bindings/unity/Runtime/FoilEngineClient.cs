@@ -7,12 +7,15 @@ using FoilEngine.Events;
 using FoilEngine.Internal;
 using FoilEngine.Models;
 using FoilEngine.Native;
+using FoilEngine.Web;
 
 namespace FoilEngine
 {
     /// <summary>
     /// The Foil Engine client for Unity (and any .NET host), backed by the native plugin
-    /// (<c>libfoil</c>). Its surface mirrors the official Foil Engine Unity SDK.
+    /// (<c>libfoil</c>) — or, in WebGL players, by the browser's <c>fetch</c> through the
+    /// package's <c>.jslib</c>, with the same behaviour. Its surface mirrors the official Foil
+    /// Engine Unity SDK.
     /// </summary>
     /// <remarks>
     /// <para>Requests never block: each method sends its request at once (on the library's own
@@ -40,7 +43,7 @@ namespace FoilEngine
     {
         private static readonly List<WeakReference> Live = new List<WeakReference>();
 
-        private readonly FoilClientHandle _handle;
+        private readonly IRequestBackend _backend;
         private readonly object _gate = new object();
         private readonly Dictionary<ulong, PendingRequest> _pending = new Dictionary<ulong, PendingRequest>();
         private readonly List<ReceivedEvent> _batch = new List<ReceivedEvent>();
@@ -86,7 +89,8 @@ namespace FoilEngine
         /// Creates a client. Parameters as in the official SDK: <paramref name="timeout"/> and
         /// <paramref name="cacheTtl"/> in seconds. Throws <see cref="ArgumentException"/> for an
         /// empty <paramref name="apiKey"/> or a base URL that is not http(s), and
-        /// <see cref="DllNotFoundException"/> when the native library is not installed.
+        /// <see cref="DllNotFoundException"/> when the native library is not installed (never in
+        /// a WebGL player, which needs none).
         /// </summary>
         public FoilEngineClient(
             string apiKey,
@@ -125,6 +129,13 @@ namespace FoilEngine
 
         /// <summary>Creates a client from <paramref name="options"/> (see the other constructor).</summary>
         public FoilEngineClient(FoilEngineClientOptions options)
+            : this(options, DefaultBackend)
+        {
+        }
+
+        /// <summary>A client over the backend <paramref name="createBackend"/> makes (tests run
+        /// the WebGL transport under Mono through this).</summary>
+        internal FoilEngineClient(FoilEngineClientOptions options, Func<FoilEngineClientOptions, IRequestBackend> createBackend)
         {
             if (options == null)
             {
@@ -134,7 +145,7 @@ namespace FoilEngine
             {
                 throw new ArgumentException("apiKey must be a non-empty string", "apiKey");
             }
-            _handle = CreateHandle(options);
+            _backend = createBackend(options);
             _self = new WeakReference(this);
             Personas = new PersonasResource(this);
             Machines = new MachinesResource(this);
@@ -146,10 +157,26 @@ namespace FoilEngine
             }
         }
 
-        /// <summary>The native library's version (e.g. "0.1.0"). Loads the library.</summary>
+        /// <summary>The native library's version (e.g. "0.1.0"). Loads the library. In a WebGL
+        /// player: the C API version the WebGL transport implements.</summary>
         public static string NativeVersion
         {
+#if UNITY_WEBGL && !UNITY_EDITOR
+            get { return FoilNative.Version; }
+#else
             get { return NativeStrings.FromUtf8(FoilNative.foil_version()); }
+#endif
+        }
+
+        /// <summary>The backend of this platform: the WebGL transport in WebGL players, the
+        /// native plugin everywhere else.</summary>
+        private static IRequestBackend DefaultBackend(FoilEngineClientOptions options)
+        {
+#if UNITY_WEBGL && !UNITY_EDITOR
+            return new WebBackend(new JsBridge(), options);
+#else
+            return new NativeBackend(options);
+#endif
         }
 
         /// <summary>Whether <see cref="Dispose"/> has run.</summary>
@@ -185,28 +212,15 @@ namespace FoilEngine
                 throw new ObjectDisposedException("FoilEngineClient");
             }
             Require(apiKey, "apiKey");
-            IntPtr key = NativeStrings.ToUtf8(apiKey);
-            try
-            {
-                FoilStatus status = _handle.Use(h => FoilNative.foil_client_set_api_key(h, key));
-                if (status != FoilStatus.Ok)
-                {
-                    // The calling thread's record: exact even when other threads fail meanwhile.
-                    throw NativeErrors.ToException(status, NativeStrings.LastError(IntPtr.Zero));
-                }
-            }
-            finally
-            {
-                NativeStrings.Free(key);
-            }
+            _backend.SetApiKey(apiKey);
         }
 
         /// <summary>Checks that the configured LLM key works, optionally for <paramref name="model"/>.</summary>
         public Task<ValidateLlmKeyResult> ValidateLlmKeyAsync(string model = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             return Submit(
+                Operation.ValidateLlmKey,
                 new[] { model },
-                (h, a) => FoilNative.foil_validate_llm_key(h, a[0]),
                 new Pending<ValidateLlmKeyResult>(ValidateLlmKeyResult.FromJson),
                 cancellationToken);
         }
@@ -285,16 +299,7 @@ namespace FoilEngine
             {
                 Live.Remove(_self);
             }
-            // Frees now, or when the native call running on another thread returns.
-            if (waitForNative)
-            {
-                _handle.Dispose();
-            }
-            else
-            {
-                FoilClientHandle handle = _handle;
-                ThreadPool.QueueUserWorkItem(_ => handle.Dispose());
-            }
+            _backend.Free(waitForNative);
             foreach (PendingRequest request in abandoned)
             {
                 request.Registration.Dispose();
@@ -338,11 +343,11 @@ namespace FoilEngine
         }
 
         /// <summary>
-        /// Sends a request: converts <paramref name="args"/> to UTF-8, calls <paramref name="start"/>
-        /// with the native client and the strings, and registers <paramref name="pending"/> under the
-        /// returned id. Argument errors found by the library throw synchronously.
+        /// Sends a request: starts <paramref name="operation"/> with <paramref name="args"/> on
+        /// the backend and registers <paramref name="pending"/> under the returned id. Argument
+        /// errors found by the backend throw synchronously.
         /// </summary>
-        internal Task<T> Submit<T>(string[] args, Func<IntPtr, IntPtr[], ulong> start, Pending<T> pending, CancellationToken cancellationToken)
+        internal Task<T> Submit<T>(Operation operation, string[] args, Pending<T> pending, CancellationToken cancellationToken)
         {
             if (_disposed)
             {
@@ -355,49 +360,18 @@ namespace FoilEngine
                 return canceled.Task;
             }
             pending.Token = cancellationToken;
-            var ptrs = new IntPtr[args.Length];
-            bool added = false;
             ulong id;
-            try
+            // Registered under the same lock Pump takes to look requests up, so a finishing
+            // event polled on another thread cannot miss its request.
+            lock (_gate)
             {
-                for (int i = 0; i < args.Length; i++)
+                if (_disposed)
                 {
-                    ptrs[i] = NativeStrings.ToUtf8(args[i]);
+                    throw new ObjectDisposedException("FoilEngineClient");
                 }
-                _handle.DangerousAddRef(ref added);
-                IntPtr client = _handle.DangerousGetHandle();
-                // Registered under the same lock Pump takes to look requests up, so a finishing
-                // event polled on another thread cannot miss its request.
-                lock (_gate)
-                {
-                    if (_disposed)
-                    {
-                        throw new ObjectDisposedException("FoilEngineClient");
-                    }
-                    id = start(client, ptrs);
-                    if (id != 0)
-                    {
-                        pending.Id = id;
-                        _pending.Add(id, pending);
-                    }
-                }
-                if (id == 0)
-                {
-                    // The calling thread's record: exact even when other threads fail meanwhile.
-                    FoilStatus status = FoilNative.foil_last_status(IntPtr.Zero);
-                    throw NativeErrors.ToException(status, NativeStrings.LastError(IntPtr.Zero));
-                }
-            }
-            finally
-            {
-                foreach (IntPtr p in ptrs)
-                {
-                    NativeStrings.Free(p);
-                }
-                if (added)
-                {
-                    _handle.DangerousRelease();
-                }
+                id = _backend.Start(operation, args);
+                pending.Id = id;
+                _pending.Add(id, pending);
             }
             if (cancellationToken.CanBeCanceled)
             {
@@ -421,64 +395,21 @@ namespace FoilEngine
             {
                 return;
             }
-            try
-            {
-                // OK or UNKNOWN_REQUEST (already finished): either way its finishing event decides.
-                _handle.Use(h => FoilNative.foil_cancel(h, pending.Id));
-            }
-            catch (ObjectDisposedException)
-            {
-                // Disposed meanwhile: Dispose cancels the task itself.
-            }
+            _backend.Cancel(pending.Id);
         }
 
         // ---- Delivery ----
 
-        private struct ReceivedEvent
-        {
-            internal ulong RequestId;
-            internal FoilEventKind Kind;
-            internal int HttpStatus;
-            internal string Payload;
-        }
-
-        /// <summary>Moves every queued native event into <see cref="_batch"/> (payloads copied, natives freed).</summary>
+        /// <summary>Moves every queued event into <see cref="_batch"/>.</summary>
         private void Drain()
         {
-            bool added = false;
             try
             {
-                _handle.DangerousAddRef(ref added);
-                IntPtr client = _handle.DangerousGetHandle();
-                FoilEvent ev;
-                while (!_disposed && FoilNative.foil_poll_event(client, out ev))
-                {
-                    try
-                    {
-                        _batch.Add(new ReceivedEvent
-                        {
-                            RequestId = ev.RequestId,
-                            Kind = ev.Kind,
-                            HttpStatus = ev.HttpStatus,
-                            Payload = NativeStrings.FromUtf8(ev.Payload, ev.PayloadLen),
-                        });
-                    }
-                    finally
-                    {
-                        FoilNative.foil_event_free(ref ev);
-                    }
-                }
+                _backend.Poll(_batch);
             }
             catch (ObjectDisposedException)
             {
                 // Disposed on another thread: nothing more to deliver.
-            }
-            finally
-            {
-                if (added)
-                {
-                    _handle.DangerousRelease();
-                }
             }
         }
 
@@ -589,65 +520,6 @@ namespace FoilEngine
             {
                 handler(parse(payload));
             }
-        }
-
-        private static FoilClientHandle CreateHandle(FoilEngineClientOptions o)
-        {
-            string[] strings =
-            {
-                o.BaseUrl, o.ApiKey, o.LlmApiKey, o.LlmModel, o.LlmEvalModel, o.LlmResponseModel,
-                o.LlmSummarizationModel, o.LlmEvalApiKey, o.LlmResponseApiKey, o.LlmSummarizationApiKey,
-            };
-            var ptrs = new IntPtr[strings.Length];
-            try
-            {
-                for (int i = 0; i < strings.Length; i++)
-                {
-                    ptrs[i] = NativeStrings.ToUtf8(strings[i]);
-                }
-                var config = new FoilClientConfig();
-                FoilNative.foil_client_config_init(ref config);
-                config.BaseUrl = ptrs[0];
-                config.ApiKey = ptrs[1];
-                config.LlmApiKey = ptrs[2];
-                config.LlmModel = ptrs[3];
-                config.LlmEvalModel = ptrs[4];
-                config.LlmResponseModel = ptrs[5];
-                config.LlmSummarizationModel = ptrs[6];
-                config.LlmEvalApiKey = ptrs[7];
-                config.LlmResponseApiKey = ptrs[8];
-                config.LlmSummarizationApiKey = ptrs[9];
-                config.TimeoutMs = Millis(o.Timeout, "timeout");
-                config.StreamTimeoutMs = Millis(o.StreamTimeout, "streamTimeout");
-                if (o.MaxRetries < 0)
-                {
-                    throw new ArgumentOutOfRangeException("maxRetries", "maxRetries must not be negative");
-                }
-                config.MaxRetries = o.MaxRetries;
-                if (o.CacheTtl < 0 || float.IsNaN(o.CacheTtl))
-                {
-                    throw new ArgumentOutOfRangeException("cacheTtl", "cacheTtl must not be negative");
-                }
-                // 0 means "the default" to the library: the smallest TTL it takes is 1 ms.
-                config.PersonaCacheTtlMs = (uint)Math.Max(1.0, Math.Min(uint.MaxValue, Math.Round(o.CacheTtl * 1000.0)));
-                return FoilClientHandle.Create(ref config);
-            }
-            finally
-            {
-                foreach (IntPtr p in ptrs)
-                {
-                    NativeStrings.Free(p);
-                }
-            }
-        }
-
-        private static uint Millis(int seconds, string name)
-        {
-            if (seconds <= 0)
-            {
-                throw new ArgumentOutOfRangeException(name, name + " must be positive (seconds)");
-            }
-            return (uint)Math.Min(uint.MaxValue, seconds * 1000L);
         }
     }
 }

@@ -40,5 +40,46 @@ namespace FoilEngine
         public string LlmResponseApiKey;
         /// <summary><c>X-LLM-Summarization-API-Key</c>.</summary>
         public string LlmSummarizationApiKey;
+
+        // ---- Checked values, as every backend passes them on ----
+
+        internal uint TimeoutMs()
+        {
+            return Millis(Timeout, "timeout");
+        }
+
+        internal uint StreamTimeoutMs()
+        {
+            return Millis(StreamTimeout, "streamTimeout");
+        }
+
+        internal int CheckedMaxRetries()
+        {
+            if (MaxRetries < 0)
+            {
+                throw new ArgumentOutOfRangeException("maxRetries", "maxRetries must not be negative");
+            }
+            return MaxRetries;
+        }
+
+        /// <summary>The persona cache's lifetime; at least 1 ms (0 means "the default" to the
+        /// native library).</summary>
+        internal uint PersonaCacheTtlMs()
+        {
+            if (CacheTtl < 0 || float.IsNaN(CacheTtl))
+            {
+                throw new ArgumentOutOfRangeException("cacheTtl", "cacheTtl must not be negative");
+            }
+            return (uint)Math.Max(1.0, Math.Min(uint.MaxValue, Math.Round(CacheTtl * 1000.0)));
+        }
+
+        private static uint Millis(int seconds, string name)
+        {
+            if (seconds <= 0)
+            {
+                throw new ArgumentOutOfRangeException(name, name + " must be positive (seconds)");
+            }
+            return (uint)Math.Min(uint.MaxValue, seconds * 1000L);
+        }
     }
 }

@@ -8,9 +8,11 @@
 #[path = "../../../foil-client/tests/support/mod.rs"]
 pub(crate) mod support;
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 pub(crate) use support::{workspace_root, TestServer};
 
@@ -105,4 +107,56 @@ pub(crate) fn linked_program(program: &Path) -> Command {
     let mut command = Command::new(program);
     command.env("LD_LIBRARY_PATH", libfoil_dir());
     command
+}
+
+/// Runs `command` with `stdin` as its input (then EOF) and returns its output; kills it and
+/// panics, showing what it printed so far, when it runs longer than `limit`. Output is read on
+/// threads, so a chatty program never blocks on a full pipe.
+pub(crate) fn run_limited(mut command: Command, stdin: &[u8], limit: Duration) -> Output {
+    let description = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {description}: {e}"));
+    let mut input = child.stdin.take().expect("stdin piped");
+    let bytes = stdin.to_vec();
+    // A program that stops reading early must not block the writer: errors are ignored, and
+    // dropping `input` closes it (EOF).
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&bytes);
+    });
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out_reader = read_all(Box::new(child.stdout.take().expect("stdout piped")));
+    let err_reader = read_all(Box::new(child.stderr.take().expect("stderr piped")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the program") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{description} ran longer than {limit:?}; killed. Output so far:\n--- stdout\n{}\n--- stderr\n{}",
+                String::from_utf8_lossy(&out_reader.join().unwrap_or_default()),
+                String::from_utf8_lossy(&err_reader.join().unwrap_or_default()),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = writer.join();
+    eprintln!("ran {description} in {:.1?}", started.elapsed());
+    Output {
+        status,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    }
 }

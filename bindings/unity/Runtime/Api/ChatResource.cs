@@ -3,7 +3,6 @@ using System.Threading;
 using System.Threading.Tasks;
 using FoilEngine.Internal;
 using FoilEngine.Models;
-using FoilEngine.Native;
 
 namespace FoilEngine
 {
@@ -45,8 +44,8 @@ namespace FoilEngine
             FoilEngineClient.Require(playerName, "playerName");
             FoilEngineClient.Require(playerGender, "playerGender");
             return _client.Submit(
+                Operation.InitSession,
                 new[] { personaId, userSessionId, playerName, playerGender, machineId },
-                (h, a) => FoilNative.foil_init_session(h, a[0], a[1], a[2], a[3], a[4]),
                 new Pending<SessionInit>(SessionInit.FromJson),
                 cancellationToken);
         }
@@ -67,8 +66,8 @@ namespace FoilEngine
             FoilEngineClient.Require(message, "message");
             FoilEngineClient.Require(userSessionId, "userSessionId");
             return _client.Submit(
+                Operation.SendMessage,
                 new[] { personaId, userSessionId, message, machineId },
-                (h, a) => FoilNative.foil_send_message(h, a[0], a[1], a[2], a[3]),
                 new Pending<ChatResponse>(ChatResponse.FromJson),
                 cancellationToken);
         }
@@ -101,8 +100,8 @@ namespace FoilEngine
             FoilEngineClient.Require(message, "message");
             FoilEngineClient.Require(userSessionId, "userSessionId");
             return _client.Submit(
+                Operation.SendMessageStream,
                 new[] { personaId, userSessionId, message, machineId },
-                (h, a) => FoilNative.foil_send_message_stream(h, a[0], a[1], a[2], a[3]),
                 new StreamPending(onMetadata, onTextDelta, onDone, onError),
                 cancellationToken);
         }
@@ -120,8 +119,8 @@ namespace FoilEngine
             FoilEngineClient.Require(personaId, "personaId");
             FoilEngineClient.Require(userSessionId, "userSessionId");
             return _client.Submit(
+                Operation.GetSession,
                 new[] { personaId, userSessionId, machineId },
-                (h, a) => FoilNative.foil_get_session(h, a[0], a[1], a[2]),
                 new Pending<SessionStatus>(SessionStatus.FromJson),
                 cancellationToken);
         }
@@ -136,8 +135,8 @@ namespace FoilEngine
             FoilEngineClient.Require(personaId, "personaId");
             FoilEngineClient.Require(userSessionId, "userSessionId");
             return _client.Submit(
+                Operation.GetHistory,
                 new[] { personaId, userSessionId, machineId },
-                (h, a) => FoilNative.foil_get_history(h, a[0], a[1], a[2]),
                 new Pending<ChatHistory>(ChatHistory.FromJson),
                 cancellationToken);
         }
@@ -152,8 +151,8 @@ namespace FoilEngine
             FoilEngineClient.Require(personaId, "personaId");
             FoilEngineClient.Require(userSessionId, "userSessionId");
             return _client.Submit(
+                Operation.ResetSession,
                 new[] { personaId, userSessionId, machineId },
-                (h, a) => FoilNative.foil_reset_session(h, a[0], a[1], a[2]),
                 new Pending<ResetResult>(ResetResult.FromJson),
                 cancellationToken);
         }

@@ -2,7 +2,6 @@ using System.Threading;
 using System.Threading.Tasks;
 using FoilEngine.Internal;
 using FoilEngine.Models;
-using FoilEngine.Native;
 
 namespace FoilEngine
 {
@@ -23,8 +22,8 @@ namespace FoilEngine
         public Task<Persona[]> ListAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
             return _client.Submit(
+                Operation.ListPersonas,
                 new string[0],
-                (h, a) => FoilNative.foil_list_personas(h),
                 new Pending<Persona[]>(Persona.ListFromJson),
                 cancellationToken);
         }
@@ -50,8 +49,8 @@ namespace FoilEngine
             FoilEngineClient.Require(personaId, "personaId");
             FoilEngineClient.Require(userSessionId, "userSessionId");
             return _client.Submit(
+                Operation.ListMachines,
                 new[] { personaId, userSessionId },
-                (h, a) => FoilNative.foil_list_machines(h, a[0], a[1]),
                 new Pending<MachineInfo[]>(MachineInfo.ListFromJson),
                 cancellationToken);
         }

@@ -1,3 +1,5 @@
+// Not in WebGL players: browsers cannot load native code.
+#if !UNITY_WEBGL || UNITY_EDITOR
 using System;
 using System.Runtime.InteropServices;
 
@@ -103,3 +105,4 @@ namespace FoilEngine.Native
         }
     }
 }
+#endif

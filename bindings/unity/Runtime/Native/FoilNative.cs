@@ -169,6 +169,9 @@ namespace FoilEngine.Native
         /// <summary>The C API version these declarations were written for (<c>FOIL_VERSION</c>).</summary>
         public const string Version = "0.1.0";
 
+        // WebGL players link no native library: only the constants above exist there.
+#if !UNITY_WEBGL || UNITY_EDITOR
+
         /// <summary>The library's version, e.g. "0.1.0". Static: never freed.</summary>
         [DllImport(LibName, CallingConvention = CallingConvention.Cdecl)]
         public static extern IntPtr foil_version();
@@ -277,5 +280,6 @@ namespace FoilEngine.Native
         /// <summary>Copies the last failure's message into <paramref name="buf"/>; returns its full length in bytes.</summary>
         [DllImport(LibName, CallingConvention = CallingConvention.Cdecl)]
         public static extern UIntPtr foil_last_error(IntPtr client, IntPtr buf, UIntPtr bufLen);
+#endif
     }
 }

@@ -1,3 +1,5 @@
+// Not in WebGL players: browsers cannot load native code.
+#if !UNITY_WEBGL || UNITY_EDITOR
 using System;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -99,3 +101,4 @@ namespace FoilEngine.Native
         }
     }
 }
+#endif

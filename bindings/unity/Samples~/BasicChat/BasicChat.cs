@@ -1,6 +1,5 @@
-// The native plugin does not exist in WebGL players (browsers cannot load native code; the
-// FoilEngine.Native assembly excludes WebGL), so the sample compiles to nothing there.
-#if !UNITY_WEBGL || UNITY_EDITOR
+// Runs unchanged on every platform: in WebGL players the client talks through the browser's
+// fetch (the package's .jslib) instead of the native plugin.
 using System;
 using System.Text;
 using FoilEngine;
@@ -133,4 +132,3 @@ namespace FoilEngine.Samples
         }
     }
 }
-#endif

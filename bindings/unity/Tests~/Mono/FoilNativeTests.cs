@@ -1,5 +1,6 @@
 // Tests of the Unity binding's core (everything in Runtime/ outside the UNITY_* layer), run
-// under Mono against the real native library and a real foil-server.
+// under Mono against the real native library and a real foil-server — and, compiled with
+// UNITY_WEBGL (plus NodeBridge.cs), over the WebGL transport in Node against the same server.
 //
 // Built and run by foil-ffi-tests/tests/unity_mono.rs; by hand:
 //   mcs -langversion:7 -out:FoilNativeTests.exe \
@@ -76,12 +77,12 @@ namespace FoilEngine.Tests
                 Case("timeout_is_reported_with_code_timeout", RequestTimeout),
                 Case("dispose_cancels_pending_and_a_new_client_works", DisposeAndRecreate),
                 Case("dispose_from_inside_a_handler_is_safe", DisposeInsideHandler),
-                Case("dispose_with_requests_in_flight_stops_the_native_client", DisposeInFlight),
-                Case("an_abandoned_client_is_freed_by_the_finalizer", FinalizerFreesClient),
+                NativeCase("dispose_with_requests_in_flight_stops_the_native_client", DisposeInFlight),
+                NativeCase("an_abandoned_client_is_freed_by_the_finalizer", FinalizerFreesClient),
             };
             foreach (KeyValuePair<string, Action> test in tests)
             {
-                if (!string.IsNullOrEmpty(only) && !test.Key.Contains(only))
+                if (test.Value == null || (!string.IsNullOrEmpty(only) && !test.Key.Contains(only)))
                 {
                     continue;
                 }
@@ -96,6 +97,17 @@ namespace FoilEngine.Tests
         private static KeyValuePair<string, Action> Case(string name, Action body)
         {
             return new KeyValuePair<string, Action>(name, body);
+        }
+
+        /// <summary>A case about the native plugin itself (its threads, its SafeHandle): not
+        /// part of the run over the WebGL transport.</summary>
+        private static KeyValuePair<string, Action> NativeCase(string name, Action body)
+        {
+#if UNITY_WEBGL
+            return new KeyValuePair<string, Action>(name, null);
+#else
+            return Case(name, body);
+#endif
         }
 
         private static void Run(string name, Action body)
@@ -270,7 +282,19 @@ namespace FoilEngine.Tests
 
         private static FoilEngineClient NewClient(MainLoop loop, string apiKey = null, string baseUrl = null, int timeout = 30, int maxRetries = 3)
         {
-            return loop.Track(new FoilEngineClient(apiKey ?? _apiKey, baseUrl ?? _baseUrl, timeout: timeout, maxRetries: maxRetries));
+            return loop.Track(Client(apiKey ?? _apiKey, baseUrl ?? _baseUrl, timeout: timeout, maxRetries: maxRetries));
+        }
+
+        /// <summary>A client as a game makes one — over the WebGL transport (in Node, through
+        /// <see cref="NodeBridge"/>) when this program is compiled with UNITY_WEBGL.</summary>
+        private static FoilEngineClient Client(string apiKey, string baseUrl = FoilEngineClientOptions.DefaultBaseUrl, int timeout = 30, int maxRetries = 3)
+        {
+#if UNITY_WEBGL
+            var options = new FoilEngineClientOptions { ApiKey = apiKey, BaseUrl = baseUrl, Timeout = timeout, MaxRetries = maxRetries };
+            return new FoilEngineClient(options, o => new Web.WebBackend(NodeBridge.Shared, o));
+#else
+            return new FoilEngineClient(apiKey, baseUrl, timeout: timeout, maxRetries: maxRetries);
+#endif
         }
 
         private static string NewPlayer(string tag)
@@ -415,10 +439,10 @@ namespace FoilEngine.Tests
 
         private static void ArgumentErrors()
         {
-            Throws<ArgumentException>(() => new FoilEngineClient(""), "empty API key");
-            Throws<ArgumentException>(() => new FoilEngineClient(_apiKey, "ftp://example.com"), "base URL that is not http(s)");
-            Throws<ArgumentOutOfRangeException>(() => new FoilEngineClient(_apiKey, _baseUrl, timeout: 0), "zero timeout");
-            using (var client = new FoilEngineClient(_apiKey, _baseUrl))
+            Throws<ArgumentException>(() => Client(""), "empty API key");
+            Throws<ArgumentException>(() => Client(_apiKey, "ftp://example.com"), "base URL that is not http(s)");
+            Throws<ArgumentOutOfRangeException>(() => Client(_apiKey, _baseUrl, timeout: 0), "zero timeout");
+            using (var client = Client(_apiKey, _baseUrl))
             {
                 Throws<ArgumentException>(() => client.Chat.SendMessageAsync("", "hi", "p1"), "empty persona id");
                 Throws<ArgumentException>(() => client.Chat.SendMessageAsync(_personaId, "  ", "p1"), "blank message");
@@ -775,7 +799,7 @@ namespace FoilEngine.Tests
 
         private static void HandlerException()
         {
-            using (var client = new FoilEngineClient(_apiKey, _baseUrl))
+            using (var client = Client(_apiKey, _baseUrl))
             {
                 string player = NewPlayer("throw");
                 Task<SessionInit> init = client.Chat.InitSessionAsync(_personaId, player, "Alex", "male");
@@ -888,7 +912,7 @@ namespace FoilEngine.Tests
         {
             using (var silent = new SilentServer())
             {
-                var hanging = new FoilEngineClient(_apiKey, silent.Url, maxRetries: 0);
+                var hanging = Client(_apiKey, silent.Url, maxRetries: 0);
                 Task<Persona[]> pending = hanging.Personas.ListAsync();
                 Task<ChatResponse> pendingStream = hanging.Chat.SendMessageStreamAsync(_personaId, "hi", "p1");
                 Thread.Sleep(50);
@@ -907,7 +931,7 @@ namespace FoilEngine.Tests
             // Unity enters Play mode many times per editor session: create, use, dispose, again.
             for (int round = 0; round < 4; round++)
             {
-                var client = new FoilEngineClient(_apiKey, _baseUrl);
+                var client = Client(_apiKey, _baseUrl);
                 try
                 {
                     Task<Persona[]> personas = client.Personas.ListAsync();
@@ -920,15 +944,15 @@ namespace FoilEngine.Tests
                 }
             }
             // DisposeAll (used before a domain reload) frees every live client.
-            var a = new FoilEngineClient(_apiKey, _baseUrl);
-            var b = new FoilEngineClient(_apiKey, _baseUrl);
+            var a = Client(_apiKey, _baseUrl);
+            var b = Client(_apiKey, _baseUrl);
             FoilEngineClient.DisposeAll();
             Check(a.IsDisposed && b.IsDisposed, "DisposeAll disposed both");
         }
 
         private static void DisposeInsideHandler()
         {
-            var client = new FoilEngineClient(_apiKey, _baseUrl);
+            var client = Client(_apiKey, _baseUrl);
             string player = NewPlayer("inside");
             Task<SessionInit> init = client.Chat.InitSessionAsync(_personaId, player, "Alex", "male");
             PumpUntil(client, init);
@@ -943,7 +967,7 @@ namespace FoilEngine.Tests
             Equal(0, deltas, "nothing is delivered after Dispose");
             Equal(0, client.Pump(), "Pump after Dispose");
             // The library is still fine: a new client works.
-            using (var again = new FoilEngineClient(_apiKey, _baseUrl))
+            using (var again = Client(_apiKey, _baseUrl))
             {
                 Task<Persona[]> personas = again.Personas.ListAsync();
                 PumpUntil(again, personas);
@@ -1005,7 +1029,7 @@ namespace FoilEngine.Tests
         private static void DisposeInFlight()
         {
             int baseline = NativeThreads();
-            var client = new FoilEngineClient(_apiKey, _baseUrl);
+            var client = Client(_apiKey, _baseUrl);
             try
             {
                 WaitForMoreNativeThreads(baseline, "the client runs native worker threads");
@@ -1038,7 +1062,7 @@ namespace FoilEngine.Tests
             Equal(0, deltas, "no text after Dispose");
             Check(error == null, "no onError for a disposed client: " + error);
             // The server and the session are fine: a new client picks the session up.
-            using (var again = new FoilEngineClient(_apiKey, _baseUrl))
+            using (var again = Client(_apiKey, _baseUrl))
             {
                 Task<SessionStatus> status = again.Chat.GetSessionAsync(_personaId, player);
                 PumpUntil(again, status);
@@ -1050,7 +1074,7 @@ namespace FoilEngine.Tests
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static void StartAndAbandon(string url)
         {
-            var client = new FoilEngineClient(_apiKey, url, maxRetries: 0);
+            var client = Client(_apiKey, url, maxRetries: 0);
             client.Personas.ListAsync();
             client.Chat.SendMessageStreamAsync(_personaId, "hi", "p1");
         }
@@ -1073,7 +1097,7 @@ namespace FoilEngine.Tests
                 Equal(baseline, NativeThreads(), "the finalizer freed the abandoned client (its native threads are gone)");
             }
             // The library is still fine afterwards.
-            using (var client = new FoilEngineClient(_apiKey, _baseUrl))
+            using (var client = Client(_apiKey, _baseUrl))
             {
                 Task<Persona[]> personas = client.Personas.ListAsync();
                 PumpUntil(client, personas);
