@@ -14,6 +14,7 @@
 //!   `Plugins/WebGL/FoilEngine.jslib`, executed by Node as Emscripten links it
 //!   (`Tests~/WebGL/host.js`), reached through a pipe (`Tests~/Mono/NodeBridge.cs`).
 //! - `webgl_transport_passes_in_node`: the transport's own tests (`Tests~/WebGL/webgl.test.js`).
+//! - `webgl_transport_runs_in_chromium`: the transport in a real browser, across origins (CORS).
 //! - `unity_layer_compiles_against_stubs`: the Unity layer (`Runtime/Unity`) and the sample
 //!   only compile — against `Tests~/Mono/UnityStubs.cs`, a compile-only stand-in of the
 //!   UnityEngine API — for the Editor, a desktop player and iOS (`__Internal`). They are not
@@ -275,6 +276,46 @@ fn webgl_transport_passes_in_node() {
     assert!(
         stdout.lines().any(|l| l == format!("# pass {declared}")),
         "expected all {declared} tests to pass"
+    );
+    assert_eq!(code, Some(0), "node --test exit code");
+}
+
+/// The WebGL transport in Debian's Chromium (playwright-core from the dashboard's
+/// `node_modules`): a page on the one origin the server's CORS allows streams a reply; a page on
+/// another origin is refused (`Tests~/WebGL/browser.test.mjs`).
+#[test]
+fn webgl_transport_runs_in_chromium() {
+    let Some(node) = require_tool("node", NODE_HINT) else {
+        return;
+    };
+    let playwright = workspace_root().join("dashboard/node_modules/playwright-core");
+    let chromium = Path::new("/usr/bin/chromium");
+    if !playwright.is_dir() || !chromium.exists() {
+        let reason = "needs Chromium at /usr/bin/chromium (apt-get install chromium) and \
+                      playwright-core (cd dashboard && npm ci)";
+        assert!(!native::tools_required(), "{reason}");
+        eprintln!("SKIP: {reason}");
+        return;
+    }
+    let page_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let server = TestServer::start_with_cors(vec![format!("http://127.0.0.1:{page_port}")]);
+    let tests = unity_dir().join("Tests~/WebGL/browser.test.mjs");
+    let mut command = Command::new(node);
+    command
+        .arg("--test")
+        .arg(&tests)
+        .env("FOIL_BASE_URL", &server.base_url)
+        .env("FOIL_API_KEY", &server.api_key)
+        .env("FOIL_PERSONA_ID", server.persona_id("Grumpy Barista"))
+        .env("FOIL_PAGE_PORT", page_port.to_string());
+    let (code, stdout, stderr) = output_of(run_limited(command, b"", MONO_TIME_LIMIT));
+    println!("--- node stdout\n{stdout}--- node stderr\n{stderr}");
+    assert!(
+        stdout.lines().any(|l| l == "# pass 2"),
+        "expected both browser tests to pass"
     );
     assert_eq!(code, Some(0), "node --test exit code");
 }

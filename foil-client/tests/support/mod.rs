@@ -54,6 +54,16 @@ impl TestServer {
     /// A server whose `openai` provider is a mock started with `mock` (send
     /// `X-LLM-Model: openai/gpt-test` and any `X-LLM-API-Key` to use it).
     pub(crate) fn start_with(mock: Option<MockConfig>) -> TestServer {
+        Self::start_configured(mock, Vec::new())
+    }
+
+    /// A server with the offline provider that lets web pages of `cors_origins` call it from
+    /// a browser (`FOIL_CORS_ORIGINS`).
+    pub(crate) fn start_with_cors(cors_origins: Vec<String>) -> TestServer {
+        Self::start_configured(None, cors_origins)
+    }
+
+    fn start_configured(mock: Option<MockConfig>, cors_origins: Vec<String>) -> TestServer {
         // `seed_demo` looks for `examples/personas` in the working directory first (and then
         // next to the server's sources as they were when it was compiled): run from the
         // workspace root, whichever test crate this is.
@@ -83,6 +93,7 @@ impl TestServer {
                         database_url,
                         database_max_connections: 4,
                         shutdown_grace_secs: 1,
+                        cors_origins,
                         ..Config::default()
                     };
                     for limit in [

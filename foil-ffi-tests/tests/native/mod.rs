@@ -113,7 +113,12 @@ pub(crate) fn linked_program(program: &Path) -> Command {
 /// panics, showing what it printed so far, when it runs longer than `limit`. Output is read on
 /// threads, so a chatty program never blocks on a full pipe.
 pub(crate) fn run_limited(mut command: Command, stdin: &[u8], limit: Duration) -> Output {
-    let description = format!("{command:?}");
+    // The program and its arguments, not its environment (which holds test keys).
+    let description = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
