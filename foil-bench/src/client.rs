@@ -361,6 +361,13 @@ pub(crate) async fn create_sessions(
     Ok(sessions)
 }
 
+/// A JSON body with its `model` replaced (for a gateway that routes by model name).
+pub(crate) fn with_model(body: &Value, model: &str) -> Bytes {
+    let mut body = body.clone();
+    body["model"] = Value::String(model.to_string());
+    Bytes::from(serde_json::to_vec(&body).expect("JSON"))
+}
+
 /// A JSON body with `suffix` appended to the content of its last message.
 pub(crate) fn with_suffix(body: &Value, suffix: &str) -> Bytes {
     let mut body = body.clone();

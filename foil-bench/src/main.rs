@@ -10,6 +10,7 @@ mod client;
 mod load;
 mod micro;
 mod mock;
+mod peer;
 mod report;
 mod scale;
 mod scale_out;
@@ -58,7 +59,7 @@ struct Args {
     /// measured). For the smoke test and debugging.
     #[arg(long)]
     in_process: bool,
-    /// Only these scenarios (comma-separated: P1,P2,...,P9,P11).
+    /// Only these scenarios (comma-separated: P1,P2,...,P12; P10 needs `--peer-litellm`).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// `RUST_LOG` of the spawned server.
@@ -78,6 +79,10 @@ struct Args {
     /// Turns per second of the soak: half of P4's capacity on this machine by default.
     #[arg(long, default_value_t = 250.0)]
     soak_rate: f64,
+    /// Run P10: start LiteLLM's proxy (`litellm`, or a virtualenv directory holding it) on
+    /// loopback, routed to the same mock, and compare its per-hop overhead with foil's.
+    #[arg(long)]
+    peer_litellm: Option<PathBuf>,
     /// Pin P8c's game thread to this CPU (Linux). Run the bench under `taskset -c <another
     /// CPU>` so the server, the mock and the library's workers stay off it.
     #[arg(long)]
@@ -256,6 +261,15 @@ async fn run(args: &Args, mock: &Mock) -> anyhow::Result<bool> {
     if wanted("P4") {
         eprintln!("P4 chat turn throughput …");
         record("P4", scenarios::p4(&ctx).await);
+    }
+    if let Some(litellm) = args.peer_litellm.as_deref().filter(|_| wanted("P10")) {
+        eprintln!("P10 per-hop overhead beside LiteLLM …");
+        let litellm = peer::litellm_executable(litellm);
+        let outcome = match peer::Peer::start_litellm(&litellm, &mock.openai_base_url()).await {
+            Ok(peer) => peer::p10(&ctx, &peer).await,
+            Err(e) => Err(e),
+        };
+        record("P10", outcome);
     }
     if wanted("P5") {
         eprintln!("P5 concurrent turns with a slow provider …");

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::report::Row;
 use crate::scenarios::{fresh, ladder, pooled_turn, turn_pool, Ctx, Outcome};
-use crate::server::{workspace_root, Server, ServerOptions};
+use crate::server::{free_port, workspace_root, Server, ServerOptions};
 
 /// The instance counts measured.
 const INSTANCES: [usize; 3] = [1, 2, 3];
@@ -104,12 +104,6 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 fn port_of(server: &Server) -> anyhow::Result<u16> {

@@ -99,7 +99,8 @@ pub(crate) fn cpu_seconds_of(path: &str) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-fn free_port() -> anyhow::Result<u16> {
+/// A port free on loopback right now (for a process started next).
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     let listener = StdListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
