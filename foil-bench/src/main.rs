@@ -83,6 +83,10 @@ struct Args {
     /// loopback, routed to the same mock, and compare its per-hop overhead with foil's.
     #[arg(long)]
     peer_litellm: Option<PathBuf>,
+    /// Requests per second of P10's interleaved run (a quarter each: direct, foil hop, peer
+    /// hop, foil turn).
+    #[arg(long, default_value_t = 100.0)]
+    peer_rate: f64,
     /// Pin P8c's game thread to this CPU (Linux). Run the bench under `taskset -c <another
     /// CPU>` so the server, the mock and the library's workers stay off it.
     #[arg(long)]
@@ -266,7 +270,7 @@ async fn run(args: &Args, mock: &Mock) -> anyhow::Result<bool> {
         eprintln!("P10 per-hop overhead beside LiteLLM …");
         let litellm = peer::litellm_executable(litellm);
         let outcome = match peer::Peer::start_litellm(&litellm, &mock.openai_base_url()).await {
-            Ok(peer) => peer::p10(&ctx, &peer).await,
+            Ok(peer) => peer::p10(&ctx, &peer, args.peer_rate).await,
             Err(e) => Err(e),
         };
         record("P10", outcome);
