@@ -115,6 +115,10 @@ fn settings(bind: SocketAddr, database_url: &str, provider: &str) -> Vec<(String
         ("FOIL_PROVIDER_OPENAI_API_KEY", PROVIDER_KEY.to_string()),
         // Open streams are held for a while in the memory scenario (P6).
         ("FOIL_LLM_TIMEOUT_SECS", "600".to_string()),
+        // ... by one API key: the per-key and per-account stream caps (100 and 500 by default,
+        // against abuse) would otherwise refuse all but the first hundred.
+        ("FOIL_MAX_STREAMS_PER_KEY", "100000".to_string()),
+        ("FOIL_MAX_STREAMS_PER_ACCOUNT", "100000".to_string()),
         ("FOIL_SHUTDOWN_GRACE_SECS", "2".to_string()),
         ("FOIL_RATE_LIMIT_ENABLED", "true".to_string()),
     ]

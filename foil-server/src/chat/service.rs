@@ -400,12 +400,13 @@ pub(crate) async fn send_message(
 /// then `Done` with the committed turn or `Error` (api.md §5). The routes frame these as SSE.
 #[derive(Debug)]
 pub(crate) enum TurnEvent {
-    /// The turn's state, score and outcome, before the reply's text.
-    Metadata(StreamMetadata),
+    /// The turn's state, score and outcome, before the reply's text. (The large variants are
+    /// boxed: every open stream's channel holds a block of 32 events.)
+    Metadata(Box<StreamMetadata>),
     /// The next piece of the reply.
     TextDelta(String),
     /// The turn, committed: the same body as the non-streamed reply.
-    Done(ChatResponse),
+    Done(Box<ChatResponse>),
     /// The turn failed after the stream began; nothing was stored.
     Error(String),
 }
@@ -457,6 +458,7 @@ pub(crate) async fn send_message_stream(
     )
     .await;
     let mut deltas = prepared.abandon_on_err(opened).await?;
+    prepared.release_prompt();
     let (tx, rx) = tokio::sync::mpsc::channel::<TurnEvent>(32);
     let reader = Reader {
         tx,
@@ -482,7 +484,7 @@ pub(crate) async fn send_message_stream(
         drop(deltas);
         match prepared.commit(text, extracted).await {
             Ok(done) => {
-                let _ = tx.send(TurnEvent::Done(done)).await;
+                let _ = tx.send(TurnEvent::Done(Box::new(done))).await;
             }
             Err(e) => {
                 let message = match &e {
@@ -515,7 +517,7 @@ async fn stream_reply(
     tx: &Reader,
 ) -> Result<(String, std::collections::BTreeMap<String, String>), StreamEnd> {
     let metadata = prepared.response(String::new()).metadata();
-    if tx.send(TurnEvent::Metadata(metadata)).await.is_err() {
+    if tx.send(TurnEvent::Metadata(Box::new(metadata))).await.is_err() {
         return Err(StreamEnd::ClientLeft);
     }
     let mut extraction = std::pin::pin!(prepared.extract_variables());

@@ -186,6 +186,9 @@ pub(crate) struct PreparedTurn {
     pub memory: PlayerMemory,
     pub vars: TemplateVars,
     pub recent: Vec<PromptMessage>,
+    /// Whether the messages not yet folded into the summary, with this turn's two, still fit
+    /// the summary window — then the turn needs no summary run (nor its two queries).
+    fits_summary_window: bool,
     /// Why the evaluator decided as it did; stored with the player's message for the creator.
     pub evaluator_reason: Option<String>,
     claim: TurnClaim,
@@ -230,6 +233,9 @@ pub(crate) async fn prepare(
         )
         .await?;
         let recent = steps::prompt_messages(&rows);
+        // `rows` holds at most `limit` of the unsummarised messages: fewer means all of them.
+        let limit = ctx.config.summary_window;
+        let fits_summary_window = rows.len() < limit && rows.len() + 2 <= limit.max(2);
 
         let eval_ctx = EvalContext {
             persona: &persona.document.persona,
@@ -264,10 +270,17 @@ pub(crate) async fn prepare(
             }
             _ => Vec::new(),
         };
-        Ok::<_, ApiError>((memory, vars, recent, outcome, unlocked, reason))
+        Ok::<_, ApiError>((
+            memory,
+            vars,
+            (recent, fits_summary_window),
+            outcome,
+            unlocked,
+            reason,
+        ))
     }
     .await;
-    let (memory, vars, recent, outcome, unlocked, evaluator_reason) =
+    let (memory, vars, (recent, fits_summary_window), outcome, unlocked, evaluator_reason) =
         claim.release_on_err(decided).await?;
     Ok(PreparedTurn {
         ctx: ctx.clone(),
@@ -282,6 +295,7 @@ pub(crate) async fn prepare(
         memory,
         vars,
         recent,
+        fits_summary_window,
         evaluator_reason,
         claim,
     })
@@ -365,6 +379,15 @@ impl PreparedTurn {
             redirect_count: Some(s.redirect_count),
             machine_completed: self.outcome.machine_completed,
             unlocked_machines: self.unlocked.clone(),
+        }
+    }
+
+    /// Drops what only the reply's prompt needed, once the reply is under way: a stream can
+    /// stay open for minutes, and the recent messages are the turn's largest part. Kept when
+    /// the machine completed this turn ([`PreparedTurn::extract_variables`] reads them).
+    pub(crate) fn release_prompt(&mut self) {
+        if !self.outcome.machine_completed {
+            self.recent = Vec::new();
         }
     }
 
@@ -472,13 +495,15 @@ impl PreparedTurn {
         if let Some(meter) = &self.selection.response.meter {
             meter.turn(&self.selection.response.route);
         }
-        super::summary::spawn(
-            &self.ctx,
-            &self.persona,
-            &self.machine_key,
-            &self.session,
-            &self.selection,
-        );
+        if !self.fits_summary_window {
+            super::summary::spawn(
+                &self.ctx,
+                &self.persona,
+                &self.machine_key,
+                &self.session,
+                &self.selection,
+            );
+        }
         Ok(response)
     }
 

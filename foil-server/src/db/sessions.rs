@@ -460,29 +460,48 @@ pub(crate) struct NewMessage {
 async fn insert_message(
     conn: &mut sqlx::AnyConnection,
     session_id: Uuid,
-    seq: i64,
+    seq: Seq,
     message: &NewMessage,
     at: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    // The next number is computed by the INSERT itself: no separate round trip for it.
+    let seq_sql = match seq {
+        Seq::At(_) => "$3",
+        Seq::Next => "(SELECT COALESCE(MAX(seq), 0) + 1 FROM chat_messages WHERE session_id = $3)",
+    };
+    let sql = format!(
         "INSERT INTO chat_messages (id, session_id, seq, role, content, state_key_at_time, \
          score_at_time, decision, follow_up_triggered, evaluator_reason, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(Uuid::new_v4().to_string())
-    .bind(session_id.to_string())
-    .bind(seq)
-    .bind(message.role.as_str())
-    .bind(&message.content)
-    .bind(message.state_key_at_time.as_deref())
-    .bind(message.score_at_time)
-    .bind(message.decision.as_deref())
-    .bind(message.follow_up_triggered)
-    .bind(message.evaluator_reason.as_deref())
-    .bind(at)
-    .execute(conn)
-    .await?;
+         VALUES ($1, $2, {seq_sql}, $4, $5, $6, $7, $8, $9, $10, $11)"
+    );
+    let insert = sqlx::query(&sql)
+        .bind(Uuid::new_v4().to_string())
+        .bind(session_id.to_string());
+    let insert = match seq {
+        Seq::At(n) => insert.bind(n),
+        Seq::Next => insert.bind(session_id.to_string()),
+    };
+    insert
+        .bind(message.role.as_str())
+        .bind(&message.content)
+        .bind(message.state_key_at_time.as_deref())
+        .bind(message.score_at_time)
+        .bind(message.decision.as_deref())
+        .bind(message.follow_up_triggered)
+        .bind(message.evaluator_reason.as_deref())
+        .bind(at)
+        .execute(conn)
+        .await?;
     Ok(())
+}
+
+/// Where a new message goes in its session.
+#[derive(Debug, Clone, Copy)]
+enum Seq {
+    /// At this number.
+    At(i64),
+    /// After the session's last message (inside the writing transaction, so exact).
+    Next,
 }
 
 /// Why a session could not be (re)started or reset.
@@ -567,7 +586,7 @@ pub(crate) async fn start(
         }
     };
     let uuid: Uuid = id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    insert_message(&mut tx.tx, uuid, 1, &greeting, &now).await?;
+    insert_message(&mut tx.tx, uuid, Seq::At(1), &greeting, &now).await?;
     tx.commit().await?;
     Ok(SessionRow {
         id: uuid,
@@ -683,20 +702,9 @@ pub(crate) async fn commit_turn(db: &Db, turn: TurnCommit<'_>) -> Result<bool, s
     if updated.rows_affected() != 1 {
         return Ok(false);
     }
-    let last_seq: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM chat_messages WHERE session_id = $1")
-            .bind(&session_id)
-            .fetch_one(&mut *tx.tx)
-            .await?;
-    insert_message(
-        &mut tx.tx,
-        turn.session.id,
-        last_seq + 1,
-        &turn.player_message,
-        &now,
-    )
-    .await?;
-    insert_message(&mut tx.tx, turn.session.id, last_seq + 2, &turn.reply, &now).await?;
+    let id = turn.session.id;
+    insert_message(&mut tx.tx, id, Seq::Next, &turn.player_message, &now).await?;
+    insert_message(&mut tx.tx, id, Seq::Next, &turn.reply, &now).await?;
     let player = turn.session.player(turn.scope);
     for machine_id in turn.unlocked {
         let insert = sqlx::query(
