@@ -22,7 +22,6 @@ use crate::server::{free_port, PROVIDER_KEY};
 /// The model name the peer is configured to route to the mock.
 const PEER_MODEL: &str = "foil-bench-mock";
 
-
 /// A LiteLLM proxy process, killed on drop.
 pub(crate) struct Peer {
     child: Child,
@@ -246,7 +245,7 @@ pub(crate) async fn p10(ctx: &Ctx<'_>, peer: &Peer, rate: f64) -> anyhow::Result
     let rows = vec![
         Row::new(
             "P10",
-            &format!("per-hop overhead, foil vs {} (same hop, same mock, interleaved)", peer.version),
+            format!("per-hop overhead, foil vs {} (same hop, same mock, interleaved)", peer.version),
             format!(
                 "foil p50 {foil_o:.2} ms / p99 {foil_o99:.2} ms; peer p50 {peer_o:.2} ms / p99 {peer_o99:.2} ms; peer ÷ foil = {ratio:.1}×{error_note}"
             ),

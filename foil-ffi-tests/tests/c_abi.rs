@@ -11,10 +11,8 @@
 
 mod native;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use foil_mock_llm::{MockConfig, Reply};

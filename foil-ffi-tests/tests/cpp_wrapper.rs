@@ -18,10 +18,9 @@
 
 mod native;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use native::support::{Playthrough, SilentServer};
 use native::{

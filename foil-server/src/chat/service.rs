@@ -517,7 +517,11 @@ async fn stream_reply(
     tx: &Reader,
 ) -> Result<(String, std::collections::BTreeMap<String, String>), StreamEnd> {
     let metadata = prepared.response(String::new()).metadata();
-    if tx.send(TurnEvent::Metadata(Box::new(metadata))).await.is_err() {
+    if tx
+        .send(TurnEvent::Metadata(Box::new(metadata)))
+        .await
+        .is_err()
+    {
         return Err(StreamEnd::ClientLeft);
     }
     let mut extraction = std::pin::pin!(prepared.extract_variables());
