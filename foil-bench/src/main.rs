@@ -87,10 +87,21 @@ struct Args {
     /// hop, foil turn).
     #[arg(long, default_value_t = 100.0)]
     peer_rate: f64,
+    /// A setting for the spawned server, `NAME=VALUE` (repeatable), e.g.
+    /// `--server-env FOIL_DATABASE_MAX_CONNECTIONS=2`; applied after the benchmark's own.
+    #[arg(long, value_parser = parse_env_pair)]
+    server_env: Vec<(String, String)>,
     /// Pin P8c's game thread to this CPU (Linux). Run the bench under `taskset -c <another
     /// CPU>` so the server, the mock and the library's workers stay off it.
     #[arg(long)]
     pin_game_thread: Option<usize>,
+}
+
+fn parse_env_pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .ok_or_else(|| format!("expected NAME=VALUE, got {text:?}"))
 }
 
 fn main() -> ExitCode {
@@ -177,6 +188,7 @@ async fn run(args: &Args, mock: &Mock) -> anyhow::Result<bool> {
         log_filter: args.server_log.clone(),
         log_file: args.server_log_file.clone(),
         redis_url: args.redis_url.clone(),
+        extra_env: args.server_env.clone(),
     };
     eprintln!(
         "foil-bench ({} mode): starting the server ({})",

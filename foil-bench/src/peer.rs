@@ -14,9 +14,8 @@ use serde_json::{json, Value};
 
 use crate::client::{http, with_model};
 use crate::load::{open_loop, Percentiles};
-use crate::mock::Step;
 use crate::report::Row;
-use crate::scenarios::{fresh, pooled_turn, turn_pool, Ctx, Outcome};
+use crate::scenarios::{fresh, generation_hop, pooled_turn, turn_pool, Ctx, Outcome};
 use crate::server::{free_port, PROVIDER_KEY};
 
 /// The model name the peer is configured to route to the mock.
@@ -149,15 +148,7 @@ type Arm = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 pub(crate) async fn p10(ctx: &Ctx<'_>, peer: &Peer, rate: f64) -> anyhow::Result<Outcome> {
     let s = ctx.scale;
     let t = fresh(&ctx.target);
-    ctx.mock.shared.capture(true);
-    let first = t.generate_persona().await;
-    ctx.mock.shared.capture(false);
-    first.map_err(|e| anyhow::anyhow!("generate/persona failed: {e}"))?;
-    let hop = ctx
-        .mock
-        .shared
-        .captured(Step::Generation)
-        .context("the mock saw no generation request")?;
+    let hop = generation_hop(ctx, &t).await?;
     let direct_body = Bytes::from(serde_json::to_vec(&hop)?);
     let peer_body = with_model(&hop, PEER_MODEL);
     let pool = turn_pool(ctx, "p10", 50).await?;

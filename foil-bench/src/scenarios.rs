@@ -130,20 +130,24 @@ fn overhead_row(
     )
 }
 
-/// P1: server overhead per LLM hop.
-pub(crate) async fn p1(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
-    let t = fresh(&ctx.target);
-    let s = ctx.scale;
+/// Sends one `creator/generate/persona` through the server and returns the request body the
+/// server sent the provider: the hop that P1 and P10 replay straight to the mock.
+pub(crate) async fn generation_hop(ctx: &Ctx<'_>, t: &Target) -> anyhow::Result<Value> {
     ctx.mock.shared.capture(true);
     let first = t.generate_persona().await;
     ctx.mock.shared.capture(false);
     first.map_err(|e| anyhow::anyhow!("generate/persona failed: {e}"))?;
-    let body = ctx
-        .mock
+    ctx.mock
         .shared
         .captured(Step::Generation)
-        .context("the mock saw no generation request")?;
-    let body = Bytes::from(serde_json::to_vec(&body)?);
+        .context("the mock saw no generation request")
+}
+
+/// P1: server overhead per LLM hop.
+pub(crate) async fn p1(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+    let t = fresh(&ctx.target);
+    let s = ctx.scale;
+    let body = Bytes::from(serde_json::to_vec(&generation_hop(ctx, &t).await?)?);
 
     let run = |secs: f64| {
         let (td, tt, body) = (t.clone(), t.clone(), body.clone());

@@ -36,6 +36,8 @@ pub(crate) struct ServerOptions {
     pub log_file: Option<PathBuf>,
     /// `redis://...`: rate limits shared between instances (P11).
     pub redis_url: Option<String>,
+    /// More settings for the server (`FOIL_...` variables), after the benchmark's own.
+    pub extra_env: Vec<(String, String)>,
 }
 
 /// What `serve --demo` printed: an API key, a JWT and the demo personas.
@@ -158,6 +160,7 @@ impl Server {
         if let Some(redis) = &options.redis_url {
             env.push(("FOIL_REDIS_URL".into(), redis.clone()));
         }
+        env.extend(options.extra_env.iter().cloned());
         let (kind, demo, base) = if options.in_process {
             start_in_process(env).await?
         } else {

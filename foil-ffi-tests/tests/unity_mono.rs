@@ -203,25 +203,7 @@ fn run_csharp_tests(
 
 #[test]
 fn csharp_core_passes_under_mono() {
-    let Some(mcs_path) = require_tool("mcs", MONO_HINT) else {
-        return;
-    };
-    let Some(mono_path) = require_tool("mono", MONO_HINT) else {
-        return;
-    };
-    let unity = unity_dir();
-    let scratch = scratch_dir();
-    let exe = scratch.path().join("FoilNativeTests.exe");
-
-    // The core: all of Runtime/ without UNITY_* symbols (the Unity layer compiles to nothing,
-    // so this also proves the core needs no UnityEngine).
-    let mut sources = cs_files(&unity.join("Runtime"));
-    let test_source = unity.join("Tests~/Mono/FoilNativeTests.cs");
-    sources.push(test_source.clone());
-    run_ok(&mut mcs(&mcs_path, &exe, "exe", &[], &sources));
-
-    let server = TestServer::start();
-    run_csharp_tests(&mono_path, &exe, &test_source, &server, Transport::Native);
+    run_core_suite(Transport::Native);
 }
 
 /// The same C# tests with `UNITY_WEBGL` defined — the native declarations compile away and
@@ -229,24 +211,69 @@ fn csharp_core_passes_under_mono() {
 /// `Tests~/Mono/NodeBridge.cs`) against the same kind of server.
 #[test]
 fn csharp_core_passes_over_the_webgl_transport() {
-    let (Some(mcs_path), Some(mono_path), Some(_)) = (
+    run_core_suite(Transport::WebGl);
+}
+
+/// Compiles the core — all of `Runtime/` without the Unity layer's symbols, so this also proves
+/// the core needs no UnityEngine — with `FoilNativeTests.cs` for `transport`, and runs it.
+fn run_core_suite(transport: Transport) {
+    let (Some(mcs_path), Some(mono_path)) = (
         require_tool("mcs", MONO_HINT),
         require_tool("mono", MONO_HINT),
-        require_tool("node", NODE_HINT),
     ) else {
         return;
     };
     let unity = unity_dir();
-    let scratch = scratch_dir();
-    let exe = scratch.path().join("FoilWebGLTests.exe");
-    let mut sources = cs_files(&unity.join("Runtime"));
     let test_source = unity.join("Tests~/Mono/FoilNativeTests.cs");
+    let mut sources = cs_files(&unity.join("Runtime"));
     sources.push(test_source.clone());
-    sources.push(unity.join("Tests~/Mono/NodeBridge.cs"));
-    run_ok(&mut mcs(&mcs_path, &exe, "exe", &["UNITY_WEBGL"], &sources));
-
+    let (name, defines): (&str, &[&str]) = match transport {
+        Transport::Native => ("FoilNativeTests.exe", &[]),
+        Transport::WebGl => {
+            if require_tool("node", NODE_HINT).is_none() {
+                return;
+            }
+            sources.push(unity.join("Tests~/Mono/NodeBridge.cs"));
+            ("FoilWebGLTests.exe", &["UNITY_WEBGL"])
+        }
+    };
+    let scratch = scratch_dir();
+    let exe = scratch.path().join(name);
+    run_ok(&mut mcs(&mcs_path, &exe, "exe", defines, &sources));
     let server = TestServer::start();
-    run_csharp_tests(&mono_path, &exe, &test_source, &server, Transport::WebGl);
+    run_csharp_tests(&mono_path, &exe, &test_source, &server, transport);
+}
+
+/// Runs `node --test <file>` of `Tests~/WebGL` against `server` (plus `env`) and asserts that
+/// all `expected` tests passed.
+fn run_node_tests(file: &str, server: &TestServer, env: &[(&str, String)], expected: usize) {
+    let Some(node) = require_tool("node", NODE_HINT) else {
+        return;
+    };
+    let tests = unity_dir().join("Tests~/WebGL").join(file);
+    let mut command = Command::new(node);
+    command
+        .arg("--test")
+        .arg(&tests)
+        .env("FOIL_BASE_URL", &server.base_url)
+        .env("FOIL_API_KEY", &server.api_key)
+        .env("FOIL_PERSONA_ID", server.persona_id("Grumpy Barista"))
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    let (code, stdout, stderr) = output_of(run_limited(command, b"", MONO_TIME_LIMIT));
+    println!("--- {file} stdout\n{stdout}--- {file} stderr\n{stderr}");
+    assert!(
+        stdout.lines().any(|l| l == format!("# pass {expected}")),
+        "expected all {expected} tests of {file} to pass"
+    );
+    assert_eq!(code, Some(0), "node --test {file}: exit code");
+}
+
+/// How many tests a Node test file declares (`test(` at the start of a line).
+fn declared_node_tests(file: &str) -> usize {
+    let text = std::fs::read_to_string(unity_dir().join("Tests~/WebGL").join(file)).unwrap();
+    let declared = text.matches("\ntest(").count();
+    assert!(declared >= 2, "{file} declares {declared} tests");
+    declared
 }
 
 /// The WebGL transport's JavaScript on its own, in Node (`Tests~/WebGL/webgl.test.js`): its
@@ -254,30 +281,12 @@ fn csharp_core_passes_over_the_webgl_transport() {
 /// streamed conversation with a real server.
 #[test]
 fn webgl_transport_passes_in_node() {
-    let Some(node) = require_tool("node", NODE_HINT) else {
+    if require_tool("node", NODE_HINT).is_none() {
         return;
-    };
+    }
     let server = TestServer::start();
-    let tests = unity_dir().join("Tests~/WebGL/webgl.test.js");
-    let mut command = Command::new(node);
-    command
-        .arg("--test")
-        .arg(&tests)
-        .env("FOIL_BASE_URL", &server.base_url)
-        .env("FOIL_API_KEY", &server.api_key)
-        .env("FOIL_PERSONA_ID", server.persona_id("Grumpy Barista"));
-    let (code, stdout, stderr) = output_of(run_limited(command, b"", MONO_TIME_LIMIT));
-    println!("--- node stdout\n{stdout}--- node stderr\n{stderr}");
-    let declared = std::fs::read_to_string(&tests)
-        .unwrap()
-        .matches("\ntest(")
-        .count();
-    assert!(declared >= 5, "webgl.test.js declares {declared} tests");
-    assert!(
-        stdout.lines().any(|l| l == format!("# pass {declared}")),
-        "expected all {declared} tests to pass"
-    );
-    assert_eq!(code, Some(0), "node --test exit code");
+    let file = "webgl.test.js";
+    run_node_tests(file, &server, &[], declared_node_tests(file));
 }
 
 /// The WebGL transport in Debian's Chromium (playwright-core from the dashboard's
@@ -285,9 +294,9 @@ fn webgl_transport_passes_in_node() {
 /// another origin is refused (`Tests~/WebGL/browser.test.mjs`).
 #[test]
 fn webgl_transport_runs_in_chromium() {
-    let Some(node) = require_tool("node", NODE_HINT) else {
+    if require_tool("node", NODE_HINT).is_none() {
         return;
-    };
+    }
     let playwright = workspace_root().join("dashboard/node_modules/playwright-core");
     let chromium = Path::new("/usr/bin/chromium");
     if !playwright.is_dir() || !chromium.exists() {
@@ -302,22 +311,9 @@ fn webgl_transport_runs_in_chromium() {
         .expect("a free port")
         .port();
     let server = TestServer::start_with_cors(vec![format!("http://127.0.0.1:{page_port}")]);
-    let tests = unity_dir().join("Tests~/WebGL/browser.test.mjs");
-    let mut command = Command::new(node);
-    command
-        .arg("--test")
-        .arg(&tests)
-        .env("FOIL_BASE_URL", &server.base_url)
-        .env("FOIL_API_KEY", &server.api_key)
-        .env("FOIL_PERSONA_ID", server.persona_id("Grumpy Barista"))
-        .env("FOIL_PAGE_PORT", page_port.to_string());
-    let (code, stdout, stderr) = output_of(run_limited(command, b"", MONO_TIME_LIMIT));
-    println!("--- node stdout\n{stdout}--- node stderr\n{stderr}");
-    assert!(
-        stdout.lines().any(|l| l == "# pass 2"),
-        "expected both browser tests to pass"
-    );
-    assert_eq!(code, Some(0), "node --test exit code");
+    let file = "browser.test.mjs";
+    let env = [("FOIL_PAGE_PORT", page_port.to_string())];
+    run_node_tests(file, &server, &env, declared_node_tests(file));
 }
 
 #[test]
