@@ -118,7 +118,8 @@ impl Peer {
     }
 }
 
-/// `litellm --version`'s answer, or "unknown".
+/// The installed litellm package's version (read with the virtualenv's python beside `litellm`),
+/// or "version unknown".
 fn litellm_version(litellm: &Path) -> String {
     let python = litellm.with_file_name("python");
     let probe = if python.is_file() {
